@@ -1,0 +1,12 @@
+"""Every event type in the log, by its name."""
+
+from __future__ import annotations
+
+from contracts.envelope import Event
+from contracts.items import ItemDrafted, ItemImported, ItemPublished, ItemRevised, ItemSubmitted, ItemWithdrawn
+from contracts.reviews import DecisionRecorded
+
+EVENT_CLASSES: list[type[Event]] = [
+    ItemDrafted, ItemRevised, ItemSubmitted, ItemWithdrawn, DecisionRecorded, ItemPublished, ItemImported,
+]
+EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

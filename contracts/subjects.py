@@ -1,0 +1,30 @@
+"""NATS names: the event stream, the subject of each aggregate, the command subjects."""
+
+from __future__ import annotations
+
+STREAM = "GONGKAI"
+EVENTS = "gongkai.events"
+STREAM_SUBJECTS = [f"{EVENTS}.>"]
+
+#: commands the items service answers (request/reply on core NATS, never stored in the stream)
+CMD_RECORD_DECISION = "gongkai.commands.items.record_decision"
+CMD_PUBLISH = "gongkai.commands.items.publish"
+CMD_SUBMISSION = "gongkai.commands.items.submission"
+
+#: Temporal names shared by the services and the worker
+TASK_QUEUE = "gongkai-reviews"
+PUBLISHING_WORKFLOW = "PublishingWorkflow"
+DECIDE_UPDATE = "decide"
+STATE_QUERY = "state"
+
+
+def event_subject(aggregate: str, aggregate_id: str) -> str:
+    """One subject per aggregate instance: gongkai.events.item.<id>."""
+    if not aggregate_id or any(c in aggregate_id for c in ".*> \t"):
+        raise ValueError(f"invalid aggregate id {aggregate_id!r}")
+    return f"{EVENTS}.{aggregate}.{aggregate_id}"
+
+
+def review_workflow_id(aggregate: str, aggregate_id: str, submission: int) -> str:
+    """One publishing workflow per submission."""
+    return f"review-{aggregate}-{aggregate_id}-{submission}"

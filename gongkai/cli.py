@@ -1,0 +1,161 @@
+"""The `gongkai` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from gongkai.config import Settings
+
+#: the projections each service keeps, rebuilt by `gongkai replay`: (service, module, class)
+PROJECTIONS = [
+    ("items", "services.items.listing", "ItemListing"),
+    ("reviews", "services.reviews.inbox", "Inbox"),
+    ("reports", "services.reports.projections", "AnnualTotals"),
+]
+
+EXAMPLES = {
+    "up": "example: gongkai up --demo --data-dir ./.gongkai",
+    "token": "example: curl -H \"Authorization: Bearer $(gongkai token --user zhang.wei --org zhangdian-jgsw "
+             "--role author)\" http://127.0.0.1:8001/items",
+    "replay": "example: gongkai replay --data-dir ./.gongkai",
+    "status": "example: gongkai status",
+}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "data_dir", None):
+        os.environ["GONGKAI_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    return Settings()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from gongkai import demo
+    from gongkai.auth import mint
+    from gongkai.launcher import Stack
+
+    settings = _settings(args)
+    started = time.monotonic()
+    viewer = mint(settings, user="dashboard", org=demo.ORG, roles=["viewer"], ttl_s=365 * 24 * 3600)
+    stack = Stack(settings, dashboard_token=os.environ.get("GONGKAI_DASHBOARD_TOKEN") or viewer)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        ready = time.monotonic() - started
+        if args.demo:
+            print("gongkai: loading the demo data (the seed's 2018 figures and this year's items) …", flush=True)
+            demo.load(settings)
+        print(f"gongkai is up in {ready:.1f} s (data dir {settings.data_dir})")
+        for p in stack.parts:
+            print(f"  {p.name:<10} {p.url}")
+        if args.demo:
+            print(f"\ndemo org: {demo.ORG}; tokens (valid 30 days):")
+            for role, tok in demo.tokens(settings).items():
+                print(f"  {role:<13} {demo.USERS[role][0]:<11} {tok}")
+        print("\nCtrl-C stops everything; `gongkai up` again continues where it stopped.", flush=True)
+        stack.watch()
+    except KeyboardInterrupt:
+        print("\ngongkai: stopping …", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from gongkai.auth import mint
+
+    print(mint(_settings(args), user=args.user, org=args.org, roles=args.role, ttl_s=args.ttl))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from gongkai import projection
+    from gongkai.db import make_engine
+    from gongkai.eventlog import EventLog
+
+    settings = _settings(args)
+    tty = sys.stderr.isatty()
+
+    async def run() -> None:
+        log = await EventLog.connect(settings.nats_url, name="gongkai-replay")
+        try:
+            for service, module, cls in PROJECTIONS:
+                proj = getattr(importlib.import_module(module), cls)()
+                engine = make_engine(settings.database_url(service))
+                t0 = time.monotonic()
+
+                def progress(pos: int, head: int, t0=t0, name=proj.name) -> None:
+                    if tty:
+                        rate = pos / max(time.monotonic() - t0, 1e-6)
+                        eta = (head - pos) / rate if rate else 0
+                        print(f"\r{name}: {pos}/{head} events, {rate:,.0f}/s, ETA {eta:.0f} s ", end="",
+                              file=sys.stderr, flush=True)
+
+                pos = await projection.rebuild(log, engine, proj, progress=progress)
+                if tty:
+                    print(file=sys.stderr)
+                print(f"{proj.name}: rebuilt to position {pos} in {time.monotonic() - t0:.1f} s")
+        finally:
+            await log.close()
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from gongkai.launcher import components
+
+    settings = _settings(args)
+    down = 0
+    for p in components(settings):
+        ok = p.ready()
+        down += not ok
+        print(f"{p.name:<10} {'up  ' if ok else 'DOWN'} {p.url}")
+    return 1 if down else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="gongkai", description="政府信息公开 — government-information disclosure")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[name])
+        p.add_argument("--data-dir", help="event log, databases and signing key (default ./.gongkai or "
+                                          "$GONGKAI_DATA_DIR)")
+        return p
+
+    up = command("up", "start NATS, Temporal, the services, the worker and the dashboard on this machine")
+    up.add_argument("--demo", action="store_true", help="load the demo data set once and print demo tokens")
+    up.set_defaults(run=cmd_up)
+    tok = command("token", "print a bearer token for this deployment")
+    tok.add_argument("--user", required=True)
+    tok.add_argument("--org", required=True)
+    tok.add_argument("--role", action="append", required=True,
+                     choices=["author", "officer", "section_head", "leader", "secrecy", "office", "viewer"])
+    tok.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="seconds the token is valid (default 30 days)")
+    tok.set_defaults(run=cmd_token)
+    command("replay", "rebuild every projection from the event log").set_defaults(run=cmd_replay)
+    command("status", "health of each component").set_defaults(run=cmd_status)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except Exception as e:  # one clear line, not a traceback
+        from gongkai.launcher import LaunchError
+
+        msg = str(e) if isinstance(e, LaunchError) else f"{type(e).__name__}: {e}"
+        print(f"gongkai {args.command}: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The demo data set: the seed's 2018 figures, imported, and this year's items sent through the real chain.
+
+Everything goes through the public HTTP API with tokens of the demo users, exactly as a department would.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+
+from gongkai.auth import mint
+from gongkai.config import Settings
+
+ORG = "zhangdian-jgsw"  # 淄博市张店区机关事务服务中心
+
+#: the demo users: (user, roles)
+USERS: dict[str, tuple[str, list[str]]] = {
+    "author": ("zhang.wei", ["author"]),
+    "officer": ("li.na", ["officer"]),
+    "section_head": ("wang.qiang", ["section_head"]),
+    "leader": ("zhao.min", ["leader"]),
+    "office": ("zhang.bin", ["office"]),
+    "viewer": ("dashboard", ["viewer"]),
+}
+
+#: seed §五 and §三: proactive items per category in 2018, and interpretations
+SEED_2018 = {
+    "institution_functions": 4, "regulations_documents": 28, "meetings": 7, "plans": 1, "tax_fee_cuts": 1,
+    "major_decisions": 6, "department_updates": 65, "new_media": 8, "department_news": 30,
+}
+SEED_2018_INTERPRETATIONS = 3
+
+#: this year's items that go through the review chain when the demo loads
+THIS_YEAR = [
+    ("department_updates", "区机关事务服务中心开展公共机构节能宣传周活动"),
+    ("meetings", "中心召开政府信息公开工作会议"),
+    ("regulations_documents", "关于进一步加强公务用车管理的通知"),
+    ("department_news", "中心完成办公用房清理整改工作"),
+    ("plans", "年度公共机构节能工作计划"),
+]
+
+
+def tokens(settings: Settings) -> dict[str, str]:
+    return {role: mint(settings, user=user, org=ORG, roles=roles) for role, (user, roles) in USERS.items()}
+
+
+def _seed_records() -> list[dict]:
+    rng = random.Random(2018)
+    records = []
+
+    def when() -> str:
+        day = date(2018, 1, 2) + timedelta(days=rng.randrange(0, 360))
+        return datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC).isoformat()  # 10:00 in Shanghai
+
+    for category, n in SEED_2018.items():
+        for i in range(n):
+            records.append({"source_ref": f"seed-2018-{category}-{i + 1}", "kind": "proactive", "category": category,
+                            "title": f"2018年{category}类信息第{i + 1}条", "author": "import",
+                            "published_at": when(), "reviews": [
+                                {"stage": "initial", "outcome": "approve", "user": "信息员"},
+                                {"stage": "recheck", "outcome": "approve", "user": "科室负责人"}]})
+    for i in range(SEED_2018_INTERPRETATIONS):
+        records.append({"source_ref": f"seed-2018-interpretation-{i + 1}", "kind": "interpretation",
+                        "title": f"2018年政策解读第{i + 1}条", "author": "import", "published_at": when()})
+    return records
+
+
+def through_chain(client: httpx.Client, settings: Settings, tok: dict[str, str], category: str, title: str,
+                  *, stop_after: str | None = None) -> dict:
+    """Create, submit and approve one item the way people do; `stop_after` leaves it waiting in review."""
+    def auth(role: str) -> dict:
+        return {"Authorization": f"Bearer {tok[role]}"}
+
+    items, reviews = settings.url("items"), settings.url("reviews")
+    item = client.post(f"{items}/items", headers=auth("author"), json={
+        "kind": "proactive", "category": category, "title": title, "body": f"{title}（示例正文）",
+        "formed_on": date.today().isoformat()}).raise_for_status().json()
+    client.post(f"{items}/items/{item['id']}/submit", headers=auth("author")).raise_for_status()
+    for stage, role in (("initial", "officer"), ("recheck", "section_head")):
+        if stop_after == "submit" or (stop_after == "initial" and stage == "recheck"):
+            break
+        client.post(f"{reviews}/items/{item['id']}/decisions", headers=auth(role),
+                    json={"stage": stage, "outcome": "approve", "comment": "同意"}).raise_for_status()
+    return item
+
+
+def load(settings: Settings) -> bool:
+    """Load the demo once per data dir; returns False when it was already there."""
+    marker = settings.data_dir / "demo-loaded"
+    if marker.exists():
+        return False
+    tok = tokens(settings)
+    with httpx.Client(timeout=60) as client:
+        client.post(f"{settings.url('items')}/import", headers={"Authorization": f"Bearer {tok['office']}"},
+                    json={"items": _seed_records()}).raise_for_status()
+        for category, title in THIS_YEAR:
+            through_chain(client, settings, tok, category, title)
+        through_chain(client, settings, tok, "department_updates", "中心组织开展安全生产检查", stop_after="initial")
+        through_chain(client, settings, tok, "meetings", "中心召开年度工作总结会", stop_after="submit")
+    marker.write_text(datetime.now(UTC).isoformat())
+    return True

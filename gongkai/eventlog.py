@@ -1,0 +1,177 @@
+"""The event log on NATS JetStream: the source of truth.
+
+One file-storage stream that forbids delete and purge; one subject per aggregate; appends carry the
+expected last sequence of the aggregate's subject (optimistic concurrency) and the event id as
+`Nats-Msg-Id` (de-duplication of retried appends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import nats
+import orjson
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import api
+from nats.js.errors import BadRequestError, NotFoundError
+
+from contracts import subjects
+from contracts.envelope import Envelope
+from contracts.errors import Conflict
+
+log = logging.getLogger(__name__)
+
+WRONG_LAST_SEQUENCE = 10071
+
+
+class ConcurrencyConflict(Conflict):
+    def __init__(self, subject: str, expected: int):
+        super().__init__("该记录已被其他操作修改，请刷新后重试",
+                         f"{subject} changed since sequence {expected}; reload and retry", code="concurrent_change")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An event as stored: its stream sequence and its envelope."""
+
+    seq: int
+    envelope: Envelope
+
+
+def encode(env: Envelope) -> bytes:
+    return orjson.dumps(env.model_dump(mode="json"))
+
+
+def decode(data: bytes) -> Envelope:
+    return Envelope.model_validate(orjson.loads(data))
+
+
+class EventLog:
+    def __init__(self, nc: nats.NATS, stream: str = subjects.STREAM, timeout: float = 5.0):
+        self.nc = nc
+        self.js = nc.jetstream(timeout=timeout)
+        self.stream = stream
+        self.timeout = timeout
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str = "gongkai", stream: str = subjects.STREAM,
+                      user: str | None = None, password: str | None = None) -> "EventLog":
+        nc = await nats.connect(url, name=name, user=user, password=password, max_reconnect_attempts=-1,
+                                reconnect_time_wait=0.5, connect_timeout=5)
+        return cls(nc, stream)
+
+    async def close(self) -> None:
+        await self.nc.drain()
+
+    async def ensure_stream(self) -> None:
+        config = api.StreamConfig(
+            name=self.stream, subjects=subjects.STREAM_SUBJECTS, storage=api.StorageType.FILE,
+            retention=api.RetentionPolicy.LIMITS, deny_delete=True, deny_purge=True,
+            duplicate_window=120.0, allow_direct=True, num_replicas=1,
+        )
+        try:
+            info = await self.js.stream_info(self.stream)
+        except NotFoundError:
+            await self.js.add_stream(config)
+            return
+        if not (info.config.deny_delete and info.config.deny_purge):
+            raise RuntimeError(f"stream {self.stream} exists but allows delete or purge; refusing to use it")
+
+    async def append(self, subject: str, envelope: Envelope, expected_seq: int, *, attempts: int = 3) -> int:
+        """Store one event if the subject's last sequence is still `expected_seq` (0 = no event yet).
+
+        A retry after a lost ack is stored once: JetStream answers such a retry with "wrong last sequence"
+        rather than a duplicate ack (server 2.15), so on that error we look at the subject's last message
+        and treat it as ours when its message id is our event id.
+        """
+        headers = {
+            api.Header.MSG_ID: envelope.event_id,
+            api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected_seq),
+            "Gongkai-Type": envelope.type,
+        }
+        data = encode(envelope)
+        for attempt in range(attempts):
+            try:
+                ack = await self.js.publish(subject, data, stream=self.stream, headers=headers,
+                                            timeout=self.timeout)
+                return ack.seq
+            except BadRequestError as e:
+                if e.err_code != WRONG_LAST_SEQUENCE:
+                    raise
+                if attempt and (seq := await self._ours(subject, envelope.event_id)):
+                    return seq
+                raise ConcurrencyConflict(subject, expected_seq) from None
+            except (NatsTimeout, asyncio.TimeoutError):
+                if seq := await self._ours(subject, envelope.event_id):
+                    return seq
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _ours(self, subject: str, event_id: str) -> int | None:
+        try:
+            last = await self.js.get_last_msg(self.stream, subject)
+        except NotFoundError:
+            return None
+        if last.headers and last.headers.get(api.Header.MSG_ID) == event_id:
+            return last.seq
+        return None
+
+    async def last_seq(self, subject: str) -> int:
+        try:
+            return (await self.js.get_last_msg(self.stream, subject)).seq
+        except NotFoundError:
+            return 0
+
+    async def load(self, subject: str) -> list[Stored]:
+        """All events of one aggregate, in order."""
+        last = await self.last_seq(subject)
+        out: list[Stored] = []
+        seq = 1
+        while last and seq <= last:
+            msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
+            out.append(Stored(msg.seq, decode(msg.data)))
+            seq = msg.seq + 1
+        return out
+
+    async def head(self) -> int:
+        """The stream's last sequence: how far the log goes."""
+        return (await self.js.stream_info(self.stream)).state.last_seq
+
+    async def follow(self, start_seq: int, handle: Callable[[list[Stored]], Awaitable[None]], *,
+                     batch_size: int = 500, stop: asyncio.Event | None = None) -> None:
+        """Deliver every event from `start_seq` on, in order, in batches, until `stop` is set.
+
+        An ordered push consumer (flow controlled, re-created by the client on a gap) feeds a queue; each
+        batch is whatever has arrived, up to `batch_size`, so a quiet log gives small batches and low latency
+        while a replay gives large ones.
+        """
+        queue: asyncio.Queue = asyncio.Queue(maxsize=batch_size * 8)
+
+        async def on_msg(msg) -> None:
+            await queue.put(msg)
+
+        policy = dict(deliver_policy=api.DeliverPolicy.ALL) if start_seq <= 1 else dict(
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq)
+        sub = await self.js.subscribe(f"{subjects.EVENTS}.>", cb=on_msg, ordered_consumer=True,
+                                      stream=self.stream, config=api.ConsumerConfig(**policy),
+                                      pending_msgs_limit=batch_size * 16)
+        stop = stop or asyncio.Event()
+        try:
+            while not stop.is_set():
+                try:
+                    first = await asyncio.wait_for(queue.get(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    continue
+                msgs = [first]
+                while len(msgs) < batch_size and not queue.empty():
+                    msgs.append(queue.get_nowait())
+                await handle([Stored(m.metadata.sequence.stream, decode(m.data)) for m in msgs])
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # connection already closed at shutdown
+                pass

@@ -1,0 +1,47 @@
+"""What every HTTP service shares: JSON errors in Chinese and English, the bearer-token dependency, /health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from contracts.errors import DomainError
+from contracts.roles import Principal
+from gongkai.auth import Verifier
+from gongkai.config import Settings
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.state.settings = settings
+    app.state.verifier = Verifier(settings)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, e: DomainError) -> JSONResponse:
+        return JSONResponse(e.to_json(), status_code=e.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(err.get("loc", [])), "msg": err.get("msg")} for err in e.errors()]
+        return JSONResponse({"error": "invalid", "message": "请求内容不合法 / the request is malformed",
+                             "details": details}, status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_model(_: Request, e: ValidationError) -> JSONResponse:
+        details = [{"loc": list(err.get("loc", [])), "msg": err.get("msg")} for err in e.errors()]
+        return JSONResponse({"error": "invalid", "message": "请求内容不合法 / the request is malformed",
+                             "details": details}, status_code=422)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> dict:
+        return {"status": "ok", "service": app.title}
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    return request.app.state.verifier.principal(authorization)
+
+
+Caller = Annotated[Principal, Depends(caller)]

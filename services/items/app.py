@@ -1,0 +1,237 @@
+"""The items service: HTTP for people, NATS commands for the publishing workflow. Routes parse, authorize,
+load, call one command of the aggregate, append, answer; the rules live in `domain.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from contracts import subjects
+from contracts.envelope import Actor, Envelope, Event
+from contracts.errors import Forbidden, NotFound
+from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemStatus
+from contracts.reviews import SubmissionInput
+from contracts.roles import Principal, Role
+from gongkai import projection
+from gongkai.config import Settings
+from gongkai.db import make_engine
+from gongkai.eventlog import EventLog, Stored
+from gongkai.http import Caller, install
+from services.items import commands
+from services.items.domain import Item, check_category
+from services.items.listing import ItemListing, ItemRow
+from services.items.views import item_view
+
+
+class Service:
+    """What a request handler needs: the log, the Temporal client, the listing database."""
+
+    def __init__(self, settings: Settings, log: EventLog, temporal: Client | None, engine):
+        self.settings, self.log, self.temporal, self.engine = settings, log, temporal, engine
+
+    async def load(self, item_id: str) -> Item:
+        try:
+            subject = subjects.event_subject("item", item_id)
+        except ValueError:
+            raise NotFound("信息不存在", f"no item {item_id}", code="not_found") from None
+        item = Item.from_events(item_id, await self.log.load(subject))
+        if not item.exists:
+            raise NotFound("信息不存在", f"no item {item_id}", code="not_found")
+        return item
+
+    async def append(self, item: Item, event: Event, actor: Actor, *, org: str | None = None,
+                     event_id: str | None = None, occurred_at: datetime | None = None,
+                     correlation_id: str | None = None) -> Item:
+        env = Envelope.wrap(event, aggregate_id=item.id, org=org or item.org, actor=actor, event_id=event_id,
+                            occurred_at=occurred_at, correlation_id=correlation_id)
+        seq = await self.log.append(subjects.event_subject("item", item.id), env, item.version)
+        item.apply(Stored(seq, env))
+        return item
+
+    async def start_review(self, item: Item) -> None:
+        """Start the submission's publishing workflow; starting it twice is harmless (id per submission)."""
+        if self.temporal is None:
+            return
+        inp = SubmissionInput(aggregate_id=item.id, org=item.org, author=item.author, submission=item.submission,
+                              title=item.title)
+        try:
+            await self.temporal.start_workflow(
+                subjects.PUBLISHING_WORKFLOW, inp, id=subjects.review_workflow_id("item", item.id, item.submission),
+                task_queue=subjects.TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+        except WorkflowAlreadyStartedError:
+            pass
+
+
+def actor(p: Principal) -> Actor:
+    return Actor(user=p.user, roles=[r.value for r in p.roles])
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        log = await EventLog.connect(settings.nats_url, name="gongkai-items")
+        await log.ensure_stream()
+        temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                        data_converter=pydantic_data_converter)
+        engine = make_engine(settings.database_url("items"))
+        svc = Service(settings, log, temporal, engine)
+        app.state.svc = svc
+        stop = asyncio.Event()
+        listing = ItemListing()
+        projection.setup(engine, listing)
+        tasks = [asyncio.create_task(projection.run(log, engine, listing, stop))]
+        broker = await commands.start(settings, svc)
+        try:
+            yield
+        finally:
+            stop.set()
+            await broker.stop()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await log.close()
+
+    app = FastAPI(title="gongkai items", version="1", lifespan=lifespan,
+                  description="信息条目与依申请公开 / information items and disclosure applications")
+    install(app, settings)
+
+    def svc(request: Request) -> Service:
+        return request.app.state.svc
+
+    @app.post("/items", status_code=201)
+    async def create_item(body: ItemContent, request: Request, who: Caller) -> dict:
+        s = svc(request)
+        item = Item(id=str(uuid.uuid4()))
+        event = item.create(who, body, s.settings.categories)
+        await s.append(item, event, actor(who), org=who.org)
+        return item_view(item, s.settings.categories)
+
+    @app.get("/items/{item_id}")
+    async def get_item(item_id: str, request: Request, who: Caller) -> dict:
+        s = svc(request)
+        item = await s.load(item_id)
+        if item.org != who.org:
+            raise Forbidden("不能查看其他单位的信息", "this item belongs to another org", code="other_org")
+        return item_view(item, s.settings.categories)
+
+    @app.get("/items")
+    async def list_items(request: Request, who: Caller, org: str | None = None,
+                         status: Annotated[ItemStatus | None, Query()] = None, year: int | None = None,
+                         category: str | None = None, kind: ItemKind | None = None,
+                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                         offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+        s = svc(request)
+        org = org or who.org
+        if org != who.org:
+            raise Forbidden("不能查看其他单位的信息", "you may list only your own org's items", code="other_org")
+        q = select(ItemRow).where(ItemRow.org == org)
+        for column, value in ((ItemRow.status, status), (ItemRow.year, year), (ItemRow.category, category),
+                              (ItemRow.kind, kind)):
+            if value is not None:
+                q = q.where(column == value)
+        with Session(s.engine) as db:
+            rows = db.exec(q.order_by(col(ItemRow.updated_at).desc()).offset(offset).limit(limit)).all()
+        return {"items": [r.model_dump(mode="json") for r in rows], "position": projection.position(
+            s.engine, ItemListing())}
+
+    @app.patch("/items/{item_id}")
+    async def revise_item(item_id: str, changes: dict[str, Any], request: Request, who: Caller) -> dict:
+        s = svc(request)
+        item = await s.load(item_id)
+        checked = ItemContent.model_validate({**_content(item), **changes})  # type-check the merged result
+        clean = {k: v for k, v in checked.model_dump(mode="json").items() if k in changes}
+        event = item.revise(who, clean, s.settings.categories)
+        await s.append(item, event, actor(who))
+        return item_view(item, s.settings.categories)
+
+    @app.post("/items/{item_id}/submit", status_code=202)
+    async def submit_item(item_id: str, request: Request, who: Caller) -> dict:
+        s = svc(request)
+        item = await s.load(item_id)
+        event = item.submit(who)
+        await s.append(item, event, actor(who))
+        await s.start_review(item)
+        return item_view(item, s.settings.categories)
+
+    class Withdrawal(BaseModel):
+        reason: str | None = Field(default=None, max_length=2000)
+
+    @app.post("/items/{item_id}/withdraw")
+    async def withdraw_item(item_id: str, request: Request, who: Caller, body: Withdrawal | None = None) -> dict:
+        s = svc(request)
+        item = await s.load(item_id)
+        was_in_review = item.status is ItemStatus.IN_REVIEW
+        event = item.withdraw(who, body.reason if body else None)
+        await s.append(item, event, actor(who))
+        if was_in_review and s.temporal is not None:
+            handle = s.temporal.get_workflow_handle(subjects.review_workflow_id("item", item.id, item.submission))
+            try:
+                await handle.signal("withdrawn")
+            except Exception:  # the workflow also learns it from the item's refusal of the next decision
+                pass
+        return item_view(item, s.settings.categories)
+
+    @app.post("/import", status_code=201)
+    async def import_records(batch: ImportBatch, request: Request, who: Caller) -> dict:
+        s = svc(request)
+        if Role.OFFICE not in who.roles:
+            raise Forbidden("只有公开办公室可以导入历史记录", "only role office may import records", code="wrong_role")
+        created, existing = [], []
+        for rec in batch.items:
+            # a record from an earlier system keeps one id however often it is imported
+            ref = rec.source_ref and str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:import:{who.org}:{rec.source_ref}"))
+            item_id = rec.id or ref or str(uuid.uuid4())
+            item = Item.from_events(item_id, await s.log.load(subjects.event_subject("item", item_id)))
+            if item.exists:
+                existing.append(item_id)
+                continue
+            check_category(rec.kind, rec.category, s.settings.categories)
+            event = ItemImported(**rec.model_dump(exclude={"id", "source_ref"}), source=rec.source_ref or "import")
+            published = datetime.combine(rec.published_at, datetime.min.time()) if isinstance(
+                rec.published_at, date) and not isinstance(rec.published_at, datetime) else rec.published_at
+            await s.append(item, item.import_published(who, event), actor(who), org=who.org,
+                           event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:import-event:{item_id}")),
+                           occurred_at=published)
+            created.append(item_id)
+        return {"created": created, "existing": existing}
+
+    return app
+
+
+class ImportedItem(BaseModel):
+    id: str | None = None
+    source_ref: str | None = Field(default=None, description="the record's id in the earlier system")
+    kind: ItemKind
+    category: str | None = None
+    title: str = Field(min_length=1, max_length=500)
+    body: str = ""
+    formed_on: date | None = None
+    channels: list[str] = Field(default_factory=list)
+    interprets: str | None = None
+    author: str
+    published_at: datetime
+    index_no: str | None = None
+    reviews: list[ImportedReview] = Field(default_factory=list)
+
+
+class ImportBatch(BaseModel):
+    items: list[ImportedItem] = Field(min_length=1, max_length=5000)
+
+
+def _content(item: Item) -> dict:
+    return {"kind": item.kind, "category": item.category, "title": item.title, "body": item.body,
+            "formed_on": item.formed_on, "channels": item.channels, "interprets": item.interprets}
+
+
+app = None  # created by `gongkai.serve`, so that importing this module starts nothing

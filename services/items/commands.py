@@ -1,0 +1,82 @@
+"""Commands the publishing workflow sends to the items service over NATS (request/reply, queue group).
+
+Only the items service appends item events; the workflow asks it to record a decision or to publish, and
+the aggregate checks the chain again before it agrees.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from faststream.nats import NatsBroker
+
+from contracts import subjects
+from contracts.envelope import Actor
+from contracts.errors import DomainError
+from contracts.reviews import CommandReply, PublishItem, RecordDecision, SubmissionQuery
+from gongkai.config import Settings
+
+if TYPE_CHECKING:
+    from services.items.app import Service
+
+
+def _refusal(e: DomainError) -> CommandReply:
+    return CommandReply(ok=False, error_kind=type(e).__name__, error=e.code, zh=e.zh, en=e.en)
+
+
+def build_broker(settings: Settings) -> NatsBroker:
+    return NatsBroker(settings.nats_url, name="gongkai-items-commands", max_reconnect_attempts=-1)
+
+
+def register(broker: NatsBroker, svc: "Service | None") -> None:
+    @broker.subscriber(subjects.CMD_RECORD_DECISION, queue="items", title="record_decision",
+                       description="Record one reviewer's decision; refused unless it is the chain's next step")
+    async def record_decision(cmd: RecordDecision) -> CommandReply:
+        try:
+            item = await svc.load(cmd.aggregate_id)
+            # a decision is recorded once even if the activity runs again after a lost reply
+            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:decision:{cmd.request_id}"))
+            if any(st.envelope.event_id == event_id for st in item.history):
+                return CommandReply(ok=True, seq=item.version, status=item.status.value,
+                                    submission=item.submission)
+            event = item.record_decision(submission=cmd.submission, stage=cmd.stage, outcome=cmd.outcome,
+                                         user=cmd.decided_by, roles=cmd.roles, comment=cmd.comment,
+                                         workflow_id=cmd.workflow_id)
+            await svc.append(item, event, Actor(user=cmd.decided_by, roles=cmd.roles,
+                                                via=f"workflow:{cmd.workflow_id}"),
+                             event_id=event_id, correlation_id=cmd.workflow_id)
+            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+        except DomainError as e:
+            return _refusal(e)
+
+    @broker.subscriber(subjects.CMD_PUBLISH, queue="items", title="publish",
+                       description="Publish an item; refused unless its recorded decisions form a complete chain")
+    async def publish(cmd: PublishItem) -> CommandReply:
+        try:
+            item = await svc.load(cmd.aggregate_id)
+            if item.status.value == "published" and item.submission == cmd.submission:
+                return CommandReply(ok=True, seq=item.version, status="published", submission=item.submission)
+            event = item.publish(submission=cmd.submission)
+            await svc.append(item, event, Actor(user="system", via=f"workflow:{cmd.workflow_id}"),
+                             event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:publish:{cmd.workflow_id}")),
+                             correlation_id=cmd.workflow_id)
+            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+        except DomainError as e:
+            return _refusal(e)
+
+    @broker.subscriber(subjects.CMD_SUBMISSION, queue="items", title="submission",
+                       description="The item's current status and submission number")
+    async def submission(q: SubmissionQuery) -> CommandReply:
+        try:
+            item = await svc.load(q.aggregate_id)
+            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+        except DomainError as e:
+            return _refusal(e)
+
+
+async def start(settings: Settings, svc: "Service") -> NatsBroker:
+    broker = build_broker(settings)
+    register(broker, svc)
+    await broker.start()
+    return broker

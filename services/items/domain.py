@@ -1,0 +1,191 @@
+"""The item aggregate: its rules, and its state folded from its events. No I/O here.
+
+A command method checks the rules and returns the event to append; `Item.from_events` rebuilds the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from contracts import chain
+from contracts.chain import Decision, Outcome, Stage
+from contracts.envelope import Event
+from contracts.errors import Conflict, Forbidden, Invalid
+from contracts.items import (
+    EDITABLE, ItemContent, ItemDrafted, ItemImported, ItemKind, ItemPublished, ItemRevised, ItemStatus,
+    ItemSubmitted, ItemWithdrawn,
+)
+from contracts.reviews import DecisionRecorded
+from contracts.roles import Principal, Role
+from contracts.subjects import review_workflow_id
+from gongkai.eventlog import Stored
+
+WRITERS = frozenset({Role.AUTHOR, Role.OFFICE})
+REVISABLE_FIELDS = frozenset({"category", "title", "body", "formed_on", "channels", "interprets"})
+
+
+def check_category(kind: ItemKind, category: str | None, categories: dict[str, str]) -> None:
+    if kind is ItemKind.PROACTIVE:
+        if not category:
+            raise Invalid("主动公开信息必须选择类别", "a proactive item needs a category", code="category_required")
+    if category is not None and category not in categories:
+        raise Invalid(f"未知的类别 {category}", f"unknown category {category!r}; known: {', '.join(categories)}",
+                      code="unknown_category")
+
+
+@dataclass
+class Item:
+    id: str
+    org: str = ""
+    kind: ItemKind = ItemKind.PROACTIVE
+    category: str | None = None
+    title: str = ""
+    body: str = ""
+    formed_on: date | None = None
+    channels: list[str] = field(default_factory=list)
+    interprets: str | None = None
+    author: str = ""
+    status: ItemStatus = ItemStatus.DRAFT
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    submission: int = 0
+    decisions: list[Decision] = field(default_factory=list)  # of the current submission only
+    published_at: datetime | None = None
+    index_no: str | None = None
+    imported: bool = False
+    version: int = 0  # stream sequence of the last event: the expected sequence of the next append
+    history: list[Stored] = field(default_factory=list)
+
+    # ---- state -------------------------------------------------------------------------------------------
+    @classmethod
+    def from_events(cls, item_id: str, events: list[Stored]) -> "Item":
+        item = cls(id=item_id)
+        for st in events:
+            item.apply(st)
+        return item
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @property
+    def review(self) -> chain.ChainState:
+        return chain.replay(self.author, self.decisions)
+
+    def apply(self, st: Stored) -> None:
+        env, ev = st.envelope, st.envelope.event()
+        self.version = st.seq
+        self.history.append(st)
+        self.updated_at = env.occurred_at
+        match ev:
+            case ItemDrafted():
+                self.org, self.created_at = env.org, env.occurred_at
+                self.kind, self.category, self.title, self.body = ev.kind, ev.category, ev.title, ev.body
+                self.formed_on, self.channels, self.interprets, self.author = (
+                    ev.formed_on, list(ev.channels), ev.interprets, ev.author)
+            case ItemImported():
+                self.org, self.created_at, self.imported = env.org, env.occurred_at, True
+                self.kind, self.category, self.title, self.body = ev.kind, ev.category, ev.title, ev.body
+                self.formed_on, self.channels, self.interprets, self.author = (
+                    ev.formed_on, list(ev.channels), ev.interprets, ev.author)
+                self.status, self.published_at, self.index_no = ItemStatus.PUBLISHED, ev.published_at, ev.index_no
+            case ItemRevised():
+                for k, v in ev.changes.items():
+                    setattr(self, k, date.fromisoformat(v) if k == "formed_on" and isinstance(v, str) else v)
+            case ItemSubmitted():
+                self.status, self.submission, self.decisions = ItemStatus.IN_REVIEW, ev.submission, []
+            case DecisionRecorded():
+                self.decisions.append(Decision(ev.stage, ev.outcome, ev.decided_by,
+                                               tuple(Role(r) for r in ev.roles if r in Role._value2member_map_)))
+                if ev.outcome is Outcome.RETURN:
+                    self.status = ItemStatus.RETURNED
+                elif ev.outcome is Outcome.REJECT:
+                    self.status = ItemStatus.REJECTED
+            case ItemPublished():
+                self.status, self.published_at, self.index_no = ItemStatus.PUBLISHED, ev.published_at, ev.index_no
+                self.channels = list(ev.channels) or self.channels
+            case ItemWithdrawn():
+                self.status = ItemStatus.WITHDRAWN
+
+    # ---- rules -------------------------------------------------------------------------------------------
+    def _same_org(self, by: Principal) -> None:
+        if by.org != self.org:
+            raise Forbidden("不能操作其他单位的信息", "this item belongs to another org", code="other_org")
+
+    def _own(self, by: Principal) -> None:
+        self._same_org(by)
+        if by.user != self.author:
+            raise Forbidden("只有作者可以执行此操作", "only the item's author may do this", code="not_author")
+
+    def create(self, by: Principal, content: ItemContent, categories: dict[str, str]) -> Event:
+        if self.exists:
+            raise Conflict("该信息已存在", "item already exists", code="exists")
+        if not (WRITERS & set(by.roles)):
+            raise Forbidden("需要撰稿人角色才能起草信息", "drafting an item needs role author", code="wrong_role")
+        if content.kind is ItemKind.ANNUAL_REPORT and Role.OFFICE not in by.roles:
+            raise Forbidden("年度报告由公开办公室起草", "annual reports are drafted by role office", code="wrong_role")
+        check_category(content.kind, content.category, categories)
+        return ItemDrafted(**content.model_dump(), author=by.user)
+
+    def revise(self, by: Principal, changes: dict[str, Any], categories: dict[str, str]) -> Event:
+        self._own(by)
+        if self.status not in EDITABLE:
+            raise Conflict(f"状态为 {self.status} 的信息不能修改", f"an item in status {self.status} cannot be edited",
+                           code="not_editable")
+        unknown = set(changes) - REVISABLE_FIELDS
+        if unknown:
+            raise Invalid(f"不能修改字段 {', '.join(sorted(unknown))}", f"fields not revisable: {sorted(unknown)}",
+                          code="not_revisable")
+        if not changes:
+            raise Invalid("没有要修改的内容", "no changes given", code="no_changes")
+        if "category" in changes:
+            check_category(self.kind, changes["category"], categories)
+        return ItemRevised(changes=changes)
+
+    def submit(self, by: Principal) -> ItemSubmitted:
+        self._own(by)
+        if self.status not in EDITABLE:
+            raise Conflict(f"状态为 {self.status} 的信息不能提交审查", f"an item in status {self.status} cannot be submitted",
+                           code="not_submittable")
+        n = self.submission + 1
+        return ItemSubmitted(submission=n, workflow_id=review_workflow_id("item", self.id, n))
+
+    def withdraw(self, by: Principal, reason: str | None) -> Event:
+        self._same_org(by)
+        if by.user != self.author and Role.OFFICE not in by.roles:
+            raise Forbidden("只有作者或公开办公室可以撤回", "only the author or the office may withdraw",
+                            code="not_author")
+        if self.status not in EDITABLE | {ItemStatus.IN_REVIEW}:
+            raise Conflict(f"状态为 {self.status} 的信息不能撤回", f"an item in status {self.status} cannot be withdrawn",
+                           code="not_withdrawable")
+        return ItemWithdrawn(reason=reason)
+
+    def record_decision(self, *, submission: int, stage: Stage, outcome: Outcome, user: str, roles: list[str],
+                        comment: str | None, workflow_id: str) -> Event:
+        """The second guard: a decision is recorded only if it is the chain's next valid step."""
+        if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
+            raise Conflict("该次提交已不在审查中", "this submission is no longer in review", code="review_finished")
+        d = Decision(stage, outcome, user, tuple(Role(r) for r in roles if r in Role._value2member_map_))
+        chain.check(self.review, d)
+        return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
+                                roles=list(roles), comment=comment, workflow_id=workflow_id)
+
+    def publish(self, *, submission: int, index_no: str | None = None) -> Event:
+        """先审查后公开: refuse unless this submission's recorded decisions form a complete approved chain."""
+        if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
+            raise Conflict("该信息不在可发布的状态", f"item is {self.status}, not awaiting publication",
+                           code="not_publishable")
+        if not chain.is_complete_approval(self.author, self.decisions):
+            raise Forbidden("未经完整审查链批准，不得发布", "the review chain has not approved this submission",
+                            code="chain_incomplete")
+        return ItemPublished(submission=submission, published_at=datetime.now(UTC), index_no=index_no,
+                             channels=self.channels)
+
+    def import_published(self, by: Principal, record: ItemImported) -> Event:
+        if self.exists:
+            raise Conflict("该信息已导入", "item already imported", code="exists")
+        if Role.OFFICE not in by.roles:
+            raise Forbidden("只有公开办公室可以导入历史记录", "only role office may import records", code="wrong_role")
+        return record

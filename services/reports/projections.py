@@ -1,0 +1,98 @@
+"""The annual totals read model: one row per item, enough to count what the year's report counts.
+
+The year of an item is the year of its publication in Asia/Shanghai time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import Field, Session, SQLModel, select
+
+from contracts.items import ItemDrafted, ItemImported, ItemKind, ItemPublished, ItemRevised, ItemStatus, \
+    ItemSubmitted, ItemWithdrawn
+from contracts.reviews import DecisionRecorded
+from gongkai.eventlog import Stored
+from gongkai.projection import Projection
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class ReportItem(SQLModel, table=True):
+    __tablename__ = "reports_items"
+    id: str = Field(primary_key=True)
+    org: str = Field(index=True)
+    kind: str
+    category: str | None = None
+    status: str = Field(index=True)
+    published_at: datetime | None = None
+    year: int | None = Field(default=None, index=True)
+    imported: bool = False
+
+
+class AnnualTotals(Projection):
+    name = "reports.totals"
+    tables = [ReportItem]
+
+    def apply(self, session: Session, st: Stored) -> None:
+        env = st.envelope
+        if env.aggregate != "item":
+            return
+        ev = env.event()
+        if isinstance(ev, ItemDrafted):
+            session.merge(ReportItem(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
+                                     status=ItemStatus.DRAFT))
+            return
+        if isinstance(ev, ItemImported):
+            session.merge(ReportItem(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
+                                     status=ItemStatus.PUBLISHED, published_at=ev.published_at,
+                                     year=ev.published_at.astimezone(SHANGHAI).year, imported=True))
+            return
+        row = session.get(ReportItem, env.aggregate_id)
+        if row is None:
+            return
+        match ev:
+            case ItemRevised() if "category" in ev.changes:
+                row.category = ev.changes["category"]  # type: ignore[assignment]
+            case ItemSubmitted():
+                row.status = ItemStatus.IN_REVIEW
+            case DecisionRecorded(outcome="return"):
+                row.status = ItemStatus.RETURNED
+            case DecisionRecorded(outcome="reject"):
+                row.status = ItemStatus.REJECTED
+            case ItemPublished():
+                row.status, row.published_at = ItemStatus.PUBLISHED, ev.published_at
+                row.year = ev.published_at.astimezone(SHANGHAI).year
+            case ItemWithdrawn():
+                row.status = ItemStatus.WITHDRAWN
+        session.add(row)
+
+
+def totals(session: Session, *, year: int, org: str | None, categories: dict[str, str], position: int) -> dict:
+    """The year's totals in the shape of DESIGN.md's `GET /totals`."""
+    published = select(ReportItem.kind, ReportItem.category, func.count()).where(
+        ReportItem.status == ItemStatus.PUBLISHED, ReportItem.year == year)
+    in_review = select(func.count()).select_from(ReportItem).where(ReportItem.status == ItemStatus.IN_REVIEW)
+    if org:
+        published = published.where(ReportItem.org == org)
+        in_review = in_review.where(ReportItem.org == org)
+    by_category = {code: 0 for code in categories}
+    by_kind = {k.value: 0 for k in ItemKind}
+    for kind, category, n in session.exec(published.group_by(ReportItem.kind, ReportItem.category)).all():
+        by_kind[kind] = by_kind.get(kind, 0) + n
+        if kind == ItemKind.PROACTIVE and category:
+            by_category[category] = by_category.get(category, 0) + n
+    return {
+        "year": year,
+        "org": org,
+        "proactive": {"total": by_kind[ItemKind.PROACTIVE], "by_category": by_category,
+                      "category_names": {c: categories.get(c, c) for c in by_category}},
+        "interpretations": by_kind[ItemKind.INTERPRETATION],
+        "responses": by_kind[ItemKind.RESPONSE],
+        "applications": {"new": 0, "carried_over": 0, "results": {}, "carried_forward": 0},
+        "in_review": session.exec(in_review).one(),
+        "overdue": 0,
+        "position": position,
+    }

@@ -1,0 +1,123 @@
+"""The reviews service: the inbox (`GET /tasks`) and decisions, passed to the publishing workflow as
+Temporal updates. The workflow's validator decides what is allowed; this service only translates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from contracts import chain, subjects
+from contracts.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable, from_parts
+from contracts.items import ItemSubmitted
+from contracts.reviews import DecisionInput, DecisionRequest, ReviewState
+from contracts.roles import Principal
+from gongkai import projection
+from gongkai.config import Settings
+from gongkai.db import make_engine
+from gongkai.eventlog import EventLog
+from gongkai.http import Caller, install
+from services.reviews.inbox import Inbox, Task
+
+
+def open_tasks(engine, who: Principal) -> list[dict]:
+    """What the caller may decide now: their org, a stage their role decides, not their own item, not a
+    submission they already decided."""
+    stages = [s for s, role in chain.DECIDER.items() if role in who.roles]
+    if not stages:
+        return []
+    with Session(engine) as db:
+        rows = db.exec(select(Task).where(Task.org == who.org, Task.stage.in_(stages))  # type: ignore[union-attr]
+                       .order_by(Task.stage_since)).all()
+    return [
+        {"aggregate": t.aggregate, "id": t.aggregate_id, "title": t.title, "kind": t.kind, "category": t.category,
+         "author": t.author, "submission": t.submission, "stage": t.stage,
+         "stage_name": chain.STAGE_LABEL_ZH[chain.Stage(t.stage)], "outcomes": sorted(chain.ALLOWED[chain.Stage(t.stage)]),
+         "submitted_at": t.submitted_at, "stage_since": t.stage_since}
+        for t in rows
+        if t.author != who.user and who.user not in json.loads(t.deciders)
+    ]
+
+
+async def current_submission(log: EventLog, aggregate: str, aggregate_id: str, who: Principal) -> int:
+    try:
+        events = await log.load(subjects.event_subject(aggregate, aggregate_id))
+    except ValueError:
+        events = []
+    if not events:
+        raise NotFound("信息不存在", f"no {aggregate} {aggregate_id}", code="not_found")
+    if events[0].envelope.org != who.org:
+        raise Forbidden("不能审查其他单位的信息", "this item belongs to another org", code="other_org")
+    submissions = [st.envelope.payload["submission"] for st in events if st.envelope.type == ItemSubmitted.TYPE]
+    if not submissions:
+        raise Conflict("该信息尚未提交审查", "the item has not been submitted for review", code="not_in_review")
+    return submissions[-1]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        log = await EventLog.connect(settings.nats_url, name="gongkai-reviews")
+        await log.ensure_stream()
+        app.state.log = log
+        app.state.temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                                  data_converter=pydantic_data_converter)
+        engine = app.state.engine = make_engine(settings.database_url("reviews"))
+        inbox = Inbox()
+        projection.setup(engine, inbox)
+        stop = asyncio.Event()
+        task = asyncio.create_task(projection.run(log, engine, inbox, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(task, return_exceptions=True)
+            await log.close()
+
+    app = FastAPI(title="gongkai reviews", version="1", lifespan=lifespan,
+                  description="审查待办与审查决定 / the review inbox and decisions")
+    install(app, settings)
+
+    @app.get("/tasks")
+    async def tasks(request: Request, who: Caller) -> dict:
+        rows = await asyncio.to_thread(open_tasks, request.app.state.engine, who)
+        return {"tasks": rows, "position": projection.position(request.app.state.engine, Inbox())}
+
+    @app.post("/items/{item_id}/decisions")
+    async def decide(item_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
+        submission = await current_submission(request.app.state.log, "item", item_id, who)
+        handle = request.app.state.temporal.get_workflow_handle(
+            subjects.review_workflow_id("item", item_id, submission))
+        inp = DecisionInput(stage=body.stage, outcome=body.outcome, comment=body.comment, user=who.user,
+                            roles=[r.value for r in who.roles], org=who.org,
+                            request_id=request.headers.get("Idempotency-Key") or str(uuid.uuid4()))
+        try:
+            state = await handle.execute_update(subjects.DECIDE_UPDATE, inp, result_type=ReviewState)
+        except WorkflowUpdateFailedError as e:
+            raise _refusal(e.cause) from None
+        except RPCError as e:
+            if e.status == RPCStatusCode.NOT_FOUND:
+                raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
+                               code="review_finished") from None
+            raise Unavailable("审查流程暂不可用，请稍后重试", f"the review workflow is unavailable: {e.message}",
+                              code="workflow_unavailable") from None
+        return {"id": item_id, **state.model_dump(mode="json")}
+
+    return app
+
+
+def _refusal(cause: BaseException | None) -> DomainError:
+    if isinstance(cause, ApplicationError) and len(cause.details) >= 4:
+        kind, code, zh, en = cause.details[:4]
+        return from_parts(str(kind), str(code), str(zh), str(en))
+    return Unavailable("审查处理失败", f"the decision could not be processed: {cause}", code="decision_failed")

@@ -1,0 +1,63 @@
+"""The review inbox: one row per submission waiting for a decision, folded from the log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel import Field, Session, SQLModel
+
+from contracts import chain
+from contracts.items import ItemDrafted, ItemPublished, ItemRevised, ItemSubmitted, ItemWithdrawn
+from contracts.reviews import DecisionRecorded
+from gongkai.eventlog import Stored
+from gongkai.projection import Projection
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "reviews_inbox"
+    aggregate_id: str = Field(primary_key=True)
+    aggregate: str = "item"
+    org: str = Field(index=True)
+    author: str
+    title: str
+    kind: str
+    category: str | None = None
+    submission: int = 0
+    stage: str | None = Field(default=None, index=True)  # None: not in review
+    deciders: str = "[]"  # JSON list of users who decided this submission
+    submitted_at: datetime | None = None
+    stage_since: datetime | None = None
+
+
+class Inbox(Projection):
+    name = "reviews.inbox"
+    tables = [Task]
+
+    def apply(self, session: Session, st: Stored) -> None:
+        env = st.envelope
+        if env.aggregate != "item":
+            return
+        ev = env.event()
+        if isinstance(ev, ItemDrafted):
+            session.merge(Task(aggregate_id=env.aggregate_id, org=env.org, author=ev.author, title=ev.title,
+                               kind=ev.kind, category=ev.category))
+            return
+        task = session.get(Task, env.aggregate_id)
+        if task is None:
+            return
+        match ev:
+            case ItemRevised():
+                task.title = ev.changes.get("title", task.title)  # type: ignore[assignment]
+                task.category = ev.changes.get("category", task.category)  # type: ignore[assignment]
+            case ItemSubmitted():
+                task.submission, task.stage, task.deciders = ev.submission, chain.Stage.INITIAL, "[]"
+                task.submitted_at = task.stage_since = env.occurred_at
+            case DecisionRecorded() if ev.submission == task.submission and task.stage is not None:
+                state = chain.ChainState(author=task.author, stage=chain.Stage(task.stage),
+                                         deciders=json.loads(task.deciders))
+                nxt = chain.advance(state, chain.Decision(ev.stage, ev.outcome, ev.decided_by))
+                task.stage, task.deciders, task.stage_since = nxt.stage, json.dumps(nxt.deciders), env.occurred_at
+            case ItemPublished() | ItemWithdrawn():
+                task.stage = None
+        session.add(task)

@@ -1,0 +1,36 @@
+"""Activities of the publishing workflow: commands to the items service over NATS.
+
+They are idempotent: the items service records a decision once per request id and publishes a submission
+once, so Temporal may retry them freely (a lost reply, the items service restarting).
+"""
+
+from __future__ import annotations
+
+import nats
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+from pydantic import BaseModel
+from temporalio import activity
+
+from contracts import subjects
+from contracts.reviews import CommandReply, PublishItem, RecordDecision
+
+
+class ItemCommands:
+    def __init__(self, nc: nats.NATS, timeout: float = 10.0):
+        self.nc, self.timeout = nc, timeout
+
+    async def _request(self, subject: str, cmd: BaseModel) -> CommandReply:
+        try:
+            msg = await self.nc.request(subject, cmd.model_dump_json().encode(), timeout=self.timeout)
+        except (NoRespondersError, NatsTimeout) as e:  # items service down or busy: Temporal retries
+            raise RuntimeError(f"items service did not answer {subject}: {type(e).__name__}") from e
+        return CommandReply.model_validate_json(msg.data)
+
+    @activity.defn(name="record_decision")
+    async def record_decision(self, cmd: RecordDecision) -> CommandReply:
+        return await self._request(subjects.CMD_RECORD_DECISION, cmd)
+
+    @activity.defn(name="publish_item")
+    async def publish(self, cmd: PublishItem) -> CommandReply:
+        return await self._request(subjects.CMD_PUBLISH, cmd)

@@ -1,0 +1,48 @@
+"""The Temporal worker: runs the publishing workflow and its activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import nats
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from contracts import subjects
+from gongkai.config import Settings
+from workflows.activities import ItemCommands
+from workflows.publishing import PublishingWorkflow
+
+
+def build_worker(client: Client, nc: nats.NATS, task_queue: str = subjects.TASK_QUEUE) -> Worker:
+    commands = ItemCommands(nc)
+    return Worker(client, task_queue=task_queue, workflows=[PublishingWorkflow],
+                  activities=[commands.record_decision, commands.publish])
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                data_converter=pydantic_data_converter)
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    settings = Settings()
+    client = await connect_temporal(settings)
+    nc = await nats.connect(settings.nats_url, name="gongkai-worker", max_reconnect_attempts=-1)
+    worker = build_worker(client, nc)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        logging.info("worker ready on task queue %s", subjects.TASK_QUEUE)
+        await stop.wait()
+    await nc.drain()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
