@@ -101,7 +101,7 @@ class EventLog:
             except BadRequestError as e:
                 if e.err_code != WRONG_LAST_SEQUENCE:
                     raise
-                if attempt and (seq := await self._ours(subject, envelope.event_id)):
+                if seq := await self._ours(subject, envelope.event_id):
                     return seq
                 raise ConcurrencyConflict(subject, expected_seq) from None
             except (NatsTimeout, asyncio.TimeoutError):

