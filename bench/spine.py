@@ -109,11 +109,31 @@ def component_name(argv: list[str]) -> str:
     return Path(argv[0]).name if argv else "?"
 
 
-def cpu_report(before: dict[str, float], after: dict[str, float], wall: float) -> str:
-    used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks) - idle) / tick, sum(ticks) / tick
+
+
+def cpu_snapshot(stack: "OwnStack") -> dict:
+    return {"stack": stack.cpu_seconds(), "bench": sum(os.times()[:2]), "machine": machine_cpu(),
+            "wall": time.perf_counter()}
+
+
+def cpu_report(before: dict, after: dict) -> str:
+    """Where the CPU went between two snapshots: each component, this script, and the whole machine."""
+    wall = after["wall"] - before["wall"]
+    used = {k: v - before["stack"].get(k, 0.0) for k, v in after["stack"].items()}
+    used["bench client"] = after["bench"] - before["bench"]
     parts = [f"{k} {v:.1f} s ({100 * v / wall:.0f}%)" for k, v in sorted(used.items(), key=lambda kv: -kv[1])
              if v >= 0.05]
-    return f"  CPU of the stack over {wall:.1f} s: " + ", ".join(parts) + f"; total {sum(used.values()):.1f} s"
+    busy = after["machine"][0] - before["machine"][0]
+    total = after["machine"][1] - before["machine"][1]
+    return (f"  CPU over {wall:.1f} s (100% = one core): " + ", ".join(parts)
+            + f"\n  machine: {100 * busy / max(total, 1e-9):.0f}% of {os.cpu_count()} cores busy "
+              f"({busy:.1f} of {total:.1f} core-seconds; includes anything else running here)")
 
 
 class OwnStack:
@@ -267,11 +287,13 @@ def check(r: httpx.Response, what: str) -> httpx.Response:
 
 def latency_phase(api: Api, n_items: int, warmup: int) -> None:
     """Items one at a time; the figure is decision sent → visible in /totals."""
-    steps = {k: [] for k in ("create", "submit", "initial", "recheck", "visible", "lag", "polls")}
+    steps = {k: [] for k in ("create", "submit", "initial", "recheck", "visible", "lag", "polls", "totals")}
     with httpx.Client(timeout=60) as c:
         def proactive_total() -> int:
+            t = time.perf_counter()
             r = check(c.get(f"{api.reports}/totals", params=api.totals_params(), headers=api.auth["viewer"]),
                       "GET /totals")
+            steps["totals"].append(time.perf_counter() - t)
             return r.json()["proactive"]["total"]
 
         def one(n: int) -> dict[str, float]:
@@ -306,6 +328,7 @@ def latency_phase(api: Api, n_items: int, warmup: int) -> None:
         first = []
         for i in range(warmup):
             first.append(one(-1 - i))
+        steps["totals"].clear()  # count the GET /totals of measured items only
         for i in range(n_items):
             for k, v in one(i).items():
                 steps[k].append(v)
@@ -319,6 +342,7 @@ def latency_phase(api: Api, n_items: int, warmup: int) -> None:
     print(f"  initial request (POST decisions)   {summary(steps['initial'])}")
     print(f"  create (POST /items)               {summary(steps['create'])}")
     print(f"  submit (POST /items/{{id}}/submit)   {summary(steps['submit'])}")
+    print(f"  GET /totals request                {summary(steps['totals'])}")
     print(f"  GET /totals polls per item: median {statistics.median(steps['polls']):.0f}, "
           f"max {max(steps['polls'])}")
 
@@ -417,9 +441,12 @@ def main() -> int:
         tokens = {role: stack.token(role) for role in USERS}
         print(f"  4 tokens via `gongkai token` in {time.perf_counter() - t:.2f} s", flush=True)
         api = Api(stack, tokens)
+        cpu = cpu_snapshot(stack)
         latency_phase(api, args.items, args.warmup)
-        sys.stdout.flush()
+        print(cpu_report(cpu, cpu_snapshot(stack)), flush=True)
+        cpu = cpu_snapshot(stack)
         asyncio.run(throughput_phase(api, args.throughput_items, args.clients))
+        print(cpu_report(cpu, cpu_snapshot(stack)), flush=True)
         problems = stack.log_problems()
     finally:
         if not problems and stack.data_dir.exists() and stack.proc is not None:

@@ -20,6 +20,7 @@ from pydantic import create_model
 from contracts import subjects
 from contracts.envelope import Envelope, Event
 from contracts.registry import EVENT_CLASSES
+from contracts.reviews import CommandReply
 
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
 #: not resolvable on purpose (.invalid): the ids only name the schemas, the files live in this repository
@@ -58,14 +59,17 @@ ASYNCAPI_DESCRIPTION = f"""\
 The NATS side of gongkai.
 
 Commands (request/reply on core NATS, queue group `items`, never stored): the publishing workflow asks the
-items service to record a decision, to publish, or for an item's submission; every reply is a CommandReply.
+items service to record a decision, to publish, or for an item's submission.
 
 Events: every state change is one envelope on `{subjects.EVENTS}.<aggregate>.<id>`, stored in the JetStream
-stream `{subjects.STREAM}` (subjects {", ".join(subjects.STREAM_SUBJECTS)}; file storage, delete and purge
-denied). The envelope schema here leaves `payload` open; the schema of each event type and version, with its
-payload, is contracts/schemas/<type>.v<version>.json.
+stream `{subjects.STREAM}` (subjects: {", ".join(subjects.STREAM_SUBJECTS)}). The envelope schema here leaves
+`payload` open; the schema of each event type and version, with its payload, is
+contracts/schemas/<type>.v<version>.json.
 
 Not expressible in this document as FastStream generates it:
+- the replies to commands (FastStream emits no operation `reply`): every reply is a CommandReply with the
+  fields {", ".join(CommandReply.model_fields)}; a refusal has ok=false, error_kind (the DomainError class),
+  error (its code) and the Chinese and English messages zh and en;
 - the JetStream stream itself (AsyncAPI's NATS bindings have no stream), hence the paragraph above;
 - the channel parameter `{{<aggregate>_id}}` of the event subjects (FastStream emits no `parameters`);
   an id is any non-empty string without `.`, `*`, `>` or whitespace;

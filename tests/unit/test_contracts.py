@@ -1,0 +1,93 @@
+"""The committed contracts in contracts/schemas/ are exactly what the code renders, and the event schemas
+accept the events the code writes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import jsonschema
+import pytest
+
+from contracts.chain import Outcome, Stage
+from contracts.envelope import Actor, Envelope, Event
+from contracts.generate import SCHEMAS_DIR, event_file, render
+from contracts.items import (
+    ImportedReview,
+    ItemDrafted,
+    ItemImported,
+    ItemKind,
+    ItemPublished,
+    ItemRevised,
+    ItemSubmitted,
+    ItemWithdrawn,
+)
+from contracts.registry import EVENT_CLASSES
+from contracts.reviews import DecisionRecorded
+
+REGENERATE = "run `python -m contracts.generate` and commit contracts/schemas/"
+WHEN = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+
+EXAMPLES: list[Event] = [
+    ItemDrafted(kind=ItemKind.PROACTIVE, category="meetings", title="关于召开会议的通知", body="…",
+                formed_on=date(2026, 2, 27), channels=["website"], author="li"),
+    ItemRevised(changes={"title": "新标题", "channels": ["website", "wechat"]}),
+    ItemSubmitted(submission=1, workflow_id="review-item-x1-1"),
+    ItemWithdrawn(reason="内容有误"),
+    DecisionRecorded(submission=1, stage=Stage.INITIAL, outcome=Outcome.APPROVE, decided_by="wang",
+                     roles=["officer"], comment=None, workflow_id="review-item-x1-1"),
+    ItemPublished(submission=1, published_at=WHEN, index_no="000000-2026-00001", channels=["website"]),
+    ItemImported(kind=ItemKind.PROACTIVE, title="旧信息", author="zhao", published_at=WHEN,
+                 reviews=[ImportedReview(stage="initial", outcome="approve", user="qian", decided_on=None)]),
+]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, str]:
+    return render()
+
+
+def stored(event: Event) -> dict:
+    env = Envelope.wrap(event, aggregate_id="x1", org="org-1", actor=Actor(user="li", roles=["officer"]),
+                        occurred_at=WHEN, correlation_id="c-1")
+    return env.model_dump(mode="json")
+
+
+def committed_schema(cls: type[Event]) -> dict:
+    return json.loads((SCHEMAS_DIR / event_file(cls)).read_text(encoding="utf-8"))
+
+
+def test_committed_files_match_render(rendered):
+    for name, text in rendered.items():
+        path = SCHEMAS_DIR / name
+        assert path.exists(), f"contracts/schemas/{name} is missing; {REGENERATE}"
+        assert path.read_text(encoding="utf-8") == text, f"contracts/schemas/{name} is out of date; {REGENERATE}"
+
+
+def test_no_stale_files(rendered):
+    extra = sorted(p.name for p in SCHEMAS_DIR.iterdir() if p.name not in rendered)
+    assert not extra, f"contracts/schemas/ has files the code no longer renders: {extra}; {REGENERATE}"
+
+
+def test_every_event_class_has_an_example():
+    assert sorted(type(e).__name__ for e in EXAMPLES) == sorted(c.__name__ for c in EVENT_CLASSES)
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: e.TYPE)
+def test_stored_event_validates_against_its_schema(event):
+    schema = committed_schema(type(event))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(stored(event), schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_type_must_match_the_schema():
+    doc = stored(EXAMPLES[0]) | {"type": ItemRevised.TYPE}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, committed_schema(ItemDrafted), cls=jsonschema.Draft202012Validator)
+
+
+def test_payload_must_match_the_type():
+    # a drafted payload labelled as a revision: the payload schema forbids its fields
+    doc = stored(EXAMPLES[0]) | {"type": ItemRevised.TYPE}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, committed_schema(ItemRevised), cls=jsonschema.Draft202012Validator)
