@@ -117,7 +117,7 @@ def machine_cpu() -> tuple[float, float]:
     return (sum(ticks) - idle) / tick, sum(ticks) / tick
 
 
-def cpu_snapshot(stack: "OwnStack") -> dict:
+def cpu_snapshot(stack: OwnStack) -> dict:
     return {"stack": stack.cpu_seconds(), "bench": sum(os.times()[:2]), "machine": machine_cpu(),
             "wall": time.perf_counter()}
 
@@ -285,8 +285,10 @@ def check(r: httpx.Response, what: str) -> httpx.Response:
     return r
 
 
-def latency_phase(api: Api, n_items: int, warmup: int) -> None:
-    """Items one at a time; the figure is decision sent → visible in /totals."""
+def latency_phase(api: Api, n_items: int, warmup: int) -> dict:
+    """Items one at a time; the figure is decision sent → visible in /totals. Returns the last item's id
+    and the wall-clock times of its decisions, for `decision_timeline`."""
+    last: dict = {}
     steps = {k: [] for k in ("create", "submit", "initial", "recheck", "visible", "lag", "polls", "totals")}
     with httpx.Client(timeout=60) as c:
         def proactive_total() -> int:
@@ -304,15 +306,16 @@ def latency_phase(api: Api, n_items: int, warmup: int) -> None:
             t = time.perf_counter()
             check(c.post(f"{api.items}/items/{item['id']}/submit", headers=api.auth["author"]), "submit")
             t_submit = time.perf_counter() - t
+            last.update(id=item["id"], initial_sent=time.time())
             t = time.perf_counter()
             check(c.post(f"{api.reviews}/items/{item['id']}/decisions", headers=api.auth["officer"],
                          json={"stage": "initial", "outcome": "approve"}), "initial approval")
             t_initial = time.perf_counter() - t
             before = proactive_total()
-            t0 = time.perf_counter()
+            last["recheck_sent"], t0 = time.time(), time.perf_counter()
             check(c.post(f"{api.reviews}/items/{item['id']}/decisions", headers=api.auth["section_head"],
                          json={"stage": "recheck", "outcome": "approve"}), "recheck approval")
-            t1 = time.perf_counter()
+            last["recheck_answered"], t1 = time.time(), time.perf_counter()
             polls = 0
             while True:
                 polls += 1
@@ -345,6 +348,33 @@ def latency_phase(api: Api, n_items: int, warmup: int) -> None:
     print(f"  GET /totals request                {summary(steps['totals'])}")
     print(f"  GET /totals polls per item: median {statistics.median(steps['polls']):.0f}, "
           f"max {max(steps['polls'])}")
+    return last
+
+
+async def decision_timeline(stack: OwnStack, last: dict) -> None:
+    """Where a decision's time goes: the publishing workflow's history of the last latency item, from
+    Temporal, on the same clock as the requests (one machine)."""
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.client import Client
+
+    client = await Client.connect(f"127.0.0.1:{stack.ports['TEMPORAL']}")
+    handle = client.get_workflow_handle(f"review-item-{last['id']}-1")
+    marks = [(last["initial_sent"], "client: POST decisions initial sent"),
+             (last["recheck_sent"], "client: POST decisions recheck sent"),
+             (last["recheck_answered"], "client: recheck answered")]
+    async for ev in handle.fetch_history_events():
+        name = EventType.Name(ev.event_type).removeprefix("EVENT_TYPE_")
+        if ev.HasField("activity_task_scheduled_event_attributes"):
+            name += f" ({ev.activity_task_scheduled_event_attributes.activity_type.name})"
+        marks.append((ev.event_time.ToNanoseconds() / 1e9, f"temporal: {name}"))
+    marks.sort()
+    t0 = last["initial_sent"]
+    print("\n  the last item's decisions, from its publishing workflow's history (ms after `initial` was sent;"
+          " in brackets: since the line before):")
+    prev = t0
+    for when, what in marks:
+        print(f"    {1000 * (when - t0):8.1f}  (+{1000 * max(0.0, when - prev):5.1f})  {what}")
+        prev = when
 
 
 async def throughput_phase(api: Api, n_items: int, n_clients: int) -> None:
@@ -359,33 +389,37 @@ async def throughput_phase(api: Api, n_items: int, n_clients: int) -> None:
                   "GET /totals")
         before = r.json()["proactive"]["total"]
 
-    async def client() -> None:
+    async def client(c: httpx.AsyncClient) -> None:
         nonlocal done
-        async with httpx.AsyncClient(timeout=60) as c:
-            async def timed(step: str, method: str, url: str, role: str, **kw) -> httpx.Response:
-                t = time.perf_counter()
-                r = check(await c.request(method, url, headers=api.auth[role], **kw), step)
-                steps[step].append(time.perf_counter() - t)
-                return r
 
-            for n in next_n:
-                t = time.perf_counter()
-                try:
-                    item = (await timed("create", "POST", f"{api.items}/items", "author",
-                                        json=api.new_item(n))).json()
-                    await timed("submit", "POST", f"{api.items}/items/{item['id']}/submit", "author")
-                    for stage, role in (("initial", "officer"), ("recheck", "section_head")):
-                        await timed(stage, "POST", f"{api.reviews}/items/{item['id']}/decisions", role,
-                                    json={"stage": stage, "outcome": "approve"})
-                except (RuntimeError, httpx.HTTPError) as e:
-                    failures.append(f"{type(e).__name__}: {e}")
-                    continue
-                steps["chain"].append(time.perf_counter() - t)
-                done += 1
+        async def timed(step: str, method: str, url: str, role: str, **kw) -> httpx.Response:
+            t = time.perf_counter()
+            r = check(await c.request(method, url, headers=api.auth[role], **kw), step)
+            steps[step].append(time.perf_counter() - t)
+            return r
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(n_clients)))
-    elapsed = time.perf_counter() - t0
+        for n in next_n:
+            t = time.perf_counter()
+            try:
+                item = (await timed("create", "POST", f"{api.items}/items", "author", json=api.new_item(n))).json()
+                await timed("submit", "POST", f"{api.items}/items/{item['id']}/submit", "author")
+                for stage, role in (("initial", "officer"), ("recheck", "section_head")):
+                    await timed(stage, "POST", f"{api.reviews}/items/{item['id']}/decisions", role,
+                                json={"stage": stage, "outcome": "approve"})
+            except (RuntimeError, httpx.HTTPError) as e:
+                failures.append(f"{type(e).__name__}: {e}")
+                continue
+            steps["chain"].append(time.perf_counter() - t)
+            done += 1
+
+    # the clients exist before the clock starts: making an httpx client costs tens of ms of CPU (SSL context)
+    clients = [httpx.AsyncClient(timeout=60) for _ in range(n_clients)]
+    try:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client(c) for c in clients))
+        elapsed = time.perf_counter() - t0
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
 
     # wait for the totals to catch up with the last publication, then compare
     async with httpx.AsyncClient(timeout=60) as c:
@@ -442,8 +476,9 @@ def main() -> int:
         print(f"  4 tokens via `gongkai token` in {time.perf_counter() - t:.2f} s", flush=True)
         api = Api(stack, tokens)
         cpu = cpu_snapshot(stack)
-        latency_phase(api, args.items, args.warmup)
+        last = latency_phase(api, args.items, args.warmup)
         print(cpu_report(cpu, cpu_snapshot(stack)), flush=True)
+        asyncio.run(decision_timeline(stack, last))
         cpu = cpu_snapshot(stack)
         asyncio.run(throughput_phase(api, args.throughput_items, args.clients))
         print(cpu_report(cpu, cpu_snapshot(stack)), flush=True)

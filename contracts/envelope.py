@@ -47,7 +47,7 @@ class Envelope(BaseModel):
     @classmethod
     def wrap(cls, event: Event, *, aggregate_id: str, org: str, actor: Actor, event_id: str | None = None,
              occurred_at: datetime | None = None, correlation_id: str | None = None,
-             causation_id: str | None = None) -> "Envelope":
+             causation_id: str | None = None) -> Envelope:
         return cls(
             event_id=event_id or str(uuid.uuid4()),
             type=event.TYPE,

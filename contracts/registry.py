@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from contracts.envelope import Event
-from contracts.items import ItemDrafted, ItemImported, ItemPublished, ItemRevised, ItemSubmitted, ItemWithdrawn
+from contracts.items import (
+    ItemDrafted,
+    ItemImported,
+    ItemPublished,
+    ItemRevised,
+    ItemSubmitted,
+    ItemWithdrawn,
+)
 from contracts.reviews import DecisionRecorded
 
 EVENT_CLASSES: list[type[Event]] = [

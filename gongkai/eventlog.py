@@ -58,7 +58,7 @@ class EventLog:
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "gongkai", stream: str = subjects.STREAM,
-                      user: str | None = None, password: str | None = None) -> "EventLog":
+                      user: str | None = None, password: str | None = None) -> EventLog:
         nc = await nats.connect(url, name=name, user=user, password=password, max_reconnect_attempts=-1,
                                 reconnect_time_wait=0.5, connect_timeout=5)
         return cls(nc, stream)
@@ -104,7 +104,7 @@ class EventLog:
                 if seq := await self._ours(subject, envelope.event_id):
                     return seq
                 raise ConcurrencyConflict(subject, expected_seq) from None
-            except (NatsTimeout, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeout):
                 if seq := await self._ours(subject, envelope.event_id):
                     return seq
                 if attempt == attempts - 1:
@@ -164,7 +164,7 @@ class EventLog:
             while not stop.is_set():
                 try:
                     first = await asyncio.wait_for(queue.get(), timeout=0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 msgs = [first]
                 while len(msgs) < batch_size and not queue.empty():

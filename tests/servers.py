@@ -74,16 +74,17 @@ class StackProcess:
         return f"127.0.0.1:{self.ports['TEMPORAL']}"
 
     def start(self, *args: str, timeout: float = 90) -> None:
-        out = open(self.data_dir.parent / f"{self.data_dir.name}-up.log", "ab")
+        log_path = self.data_dir.parent / f"{self.data_dir.name}-up.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0  # read only what this start prints
+        out = open(log_path, "ab")
         self.proc = subprocess.Popen([str(BIN / "gongkai"), "up", *args], env=self.env, stdout=out,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"gongkai up exited {self.proc.returncode}: "
-                                   + (self.data_dir.parent / f"{self.data_dir.name}-up.log").read_text())
-            log = (self.data_dir.parent / f"{self.data_dir.name}-up.log").read_text(errors="ignore")
-            if "Ctrl-C stops everything" in log.split("gongkai: stopping")[-1]:
+                                   + log_path.read_bytes()[offset:].decode(errors="ignore"))
+            if b"Ctrl-C stops everything" in log_path.read_bytes()[offset:]:
                 return
             time.sleep(0.2)
         raise TimeoutError("gongkai up was not ready")

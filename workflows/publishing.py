@@ -18,8 +18,14 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts import chain, subjects
     from contracts.errors import Conflict, DomainError, Forbidden, from_parts
-    from contracts.reviews import CommandReply, DecisionInput, PublishItem, RecordDecision, ReviewState, \
-        SubmissionInput
+    from contracts.reviews import (
+        CommandReply,
+        DecisionInput,
+        PublishItem,
+        RecordDecision,
+        ReviewState,
+        SubmissionInput,
+    )
     from workflows.activities import ItemCommands
 
 COMMAND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,

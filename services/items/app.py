@@ -164,9 +164,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await s.start_review(item)
         return item_view(item, s.settings.categories)
 
-    class Withdrawal(BaseModel):
-        reason: str | None = Field(default=None, max_length=2000)
-
     @app.post("/items/{item_id}/withdraw")
     async def withdraw_item(item_id: str, request: Request, who: Caller, body: Withdrawal | None = None) -> dict:
         s = svc(request)
@@ -207,6 +204,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"created": created, "existing": existing}
 
     return app
+
+
+class Withdrawal(BaseModel):
+    reason: str | None = Field(default=None, max_length=2000)
 
 
 class ImportedItem(BaseModel):

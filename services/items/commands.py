@@ -29,7 +29,7 @@ def build_broker(settings: Settings) -> NatsBroker:
     return NatsBroker(settings.nats_url, name="gongkai-items-commands", max_reconnect_attempts=-1)
 
 
-def register(broker: NatsBroker, svc: "Service | None") -> None:
+def register(broker: NatsBroker, svc: Service | None) -> None:
     @broker.subscriber(subjects.CMD_RECORD_DECISION, queue="items", title="record_decision",
                        description="Record one reviewer's decision; refused unless it is the chain's next step")
     async def record_decision(cmd: RecordDecision) -> CommandReply:
@@ -75,7 +75,7 @@ def register(broker: NatsBroker, svc: "Service | None") -> None:
             return _refusal(e)
 
 
-async def start(settings: Settings, svc: "Service") -> NatsBroker:
+async def start(settings: Settings, svc: Service) -> NatsBroker:
     broker = build_broker(settings)
     register(broker, svc)
     await broker.start()

@@ -14,8 +14,16 @@ from contracts.chain import Decision, Outcome, Stage
 from contracts.envelope import Event
 from contracts.errors import Conflict, Forbidden, Invalid
 from contracts.items import (
-    EDITABLE, ItemContent, ItemDrafted, ItemImported, ItemKind, ItemPublished, ItemRevised, ItemStatus,
-    ItemSubmitted, ItemWithdrawn,
+    EDITABLE,
+    ItemContent,
+    ItemDrafted,
+    ItemImported,
+    ItemKind,
+    ItemPublished,
+    ItemRevised,
+    ItemStatus,
+    ItemSubmitted,
+    ItemWithdrawn,
 )
 from contracts.reviews import DecisionRecorded
 from contracts.roles import Principal, Role
@@ -60,7 +68,7 @@ class Item:
 
     # ---- state -------------------------------------------------------------------------------------------
     @classmethod
-    def from_events(cls, item_id: str, events: list[Stored]) -> "Item":
+    def from_events(cls, item_id: str, events: list[Stored]) -> Item:
         item = cls(id=item_id)
         for st in events:
             item.apply(st)

@@ -7,8 +7,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Field, Session, SQLModel
 
-from contracts.items import ItemDrafted, ItemImported, ItemPublished, ItemRevised, ItemStatus, ItemSubmitted, \
-    ItemWithdrawn
+from contracts.items import (
+    ItemDrafted,
+    ItemImported,
+    ItemPublished,
+    ItemRevised,
+    ItemStatus,
+    ItemSubmitted,
+    ItemWithdrawn,
+)
 from contracts.reviews import DecisionRecorded
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection

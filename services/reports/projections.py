@@ -11,8 +11,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
-from contracts.items import ItemDrafted, ItemImported, ItemKind, ItemPublished, ItemRevised, ItemStatus, \
-    ItemSubmitted, ItemWithdrawn
+from contracts.items import (
+    ItemDrafted,
+    ItemImported,
+    ItemKind,
+    ItemPublished,
+    ItemRevised,
+    ItemStatus,
+    ItemSubmitted,
+    ItemWithdrawn,
+)
 from contracts.reviews import DecisionRecorded
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection

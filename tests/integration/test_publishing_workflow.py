@@ -12,8 +12,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from contracts import subjects
-from contracts.reviews import CommandReply, DecisionInput, PublishItem, RecordDecision, ReviewState, \
-    SubmissionInput
+from contracts.reviews import (
+    CommandReply,
+    DecisionInput,
+    PublishItem,
+    RecordDecision,
+    ReviewState,
+    SubmissionInput,
+)
 from workflows.publishing import PublishingWorkflow
 
 
