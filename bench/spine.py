@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import os
 import shutil
@@ -141,7 +142,7 @@ class OwnStack:
 
     def __init__(self) -> None:
         self.data_dir = Path(tempfile.mkdtemp(prefix="gongkai-bench-"))
-        self.ports = dict(zip(PORT_SETTINGS, free_ports(len(PORT_SETTINGS))))
+        self.ports = dict(zip(PORT_SETTINGS, free_ports(len(PORT_SETTINGS)), strict=True))
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}  # no external servers
         self.env.update({f"GONGKAI_{name}_PORT": str(port) for name, port in self.ports.items()})
         self.env["PYTHONUNBUFFERED"] = "1"
@@ -201,10 +202,8 @@ class OwnStack:
             pgid = self.proc.pid  # start_new_session: the launcher leads its own group
             t0 = time.perf_counter()
             if self.proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGINT)
-                except ProcessLookupError:
-                    pass
                 try:
                     self.proc.wait(timeout=40)
                     took = time.perf_counter() - t0
@@ -255,10 +254,8 @@ class OwnStack:
 
     @staticmethod
     def _kill_group(pgid: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 # ---- the chain over HTTP ----------------------------------------------------------------------------------

@@ -66,6 +66,11 @@ class Decision:
     user: str
     roles: tuple[Role, ...] = ()
 
+    @classmethod
+    def of(cls, stage: str, outcome: str, user: str, roles: list[str]) -> Decision:
+        """A decision as recorded or requested; role names this deployment does not know grant nothing."""
+        return cls(Stage(stage), Outcome(outcome), user, tuple(Role(r) for r in roles if r in Role._value2member_map_))
+
 
 @dataclass
 class ChainState:

@@ -90,7 +90,7 @@ def asyncapi() -> dict[str, Any]:
     # declare=False: the event log configures the stream; this one only documents where events are stored
     stream = JStream(subjects.STREAM, subjects=subjects.STREAM_SUBJECTS, declare=False)
     for aggregate in sorted({c.AGGREGATE for c in EVENT_CLASSES}):
-        types = ", ".join(c.TYPE for c in EVENT_CLASSES if c.AGGREGATE == aggregate)
+        types = ", ".join(c.TYPE for c in EVENT_CLASSES if aggregate == c.AGGREGATE)
         broker.publisher(f"{subjects.EVENTS}.{aggregate}.{{{aggregate}_id}}", stream=stream, schema=Envelope,
                          title=f"{aggregate}_events",
                          description=f"The event log of each {aggregate}, one subject per {aggregate}: {types}")

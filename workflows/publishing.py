@@ -78,8 +78,7 @@ class PublishingWorkflow:
         self.withdrawn, self.status = True, "withdrawn"
 
     def _decision(self, d: DecisionInput) -> chain.Decision:
-        return chain.Decision(d.stage, d.outcome, d.user, tuple(chain.Role(r) for r in d.roles
-                                                                   if r in chain.Role._value2member_map_))
+        return chain.Decision.of(d.stage, d.outcome, d.user, d.roles)
 
     def _check(self, d: DecisionInput) -> None:
         if d.org != self.sub.org:

@@ -105,8 +105,7 @@ class Item:
             case ItemSubmitted():
                 self.status, self.submission, self.decisions = ItemStatus.IN_REVIEW, ev.submission, []
             case DecisionRecorded():
-                self.decisions.append(Decision(ev.stage, ev.outcome, ev.decided_by,
-                                               tuple(Role(r) for r in ev.roles if r in Role._value2member_map_)))
+                self.decisions.append(Decision.of(ev.stage, ev.outcome, ev.decided_by, ev.roles))
                 if ev.outcome is Outcome.RETURN:
                     self.status = ItemStatus.RETURNED
                 elif ev.outcome is Outcome.REJECT:
@@ -175,8 +174,7 @@ class Item:
         """The second guard: a decision is recorded only if it is the chain's next valid step."""
         if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
             raise Conflict("该次提交已不在审查中", "this submission is no longer in review", code="review_finished")
-        d = Decision(stage, outcome, user, tuple(Role(r) for r in roles if r in Role._value2member_map_))
-        chain.check(self.review, d)
+        chain.check(self.review, Decision.of(stage, outcome, user, roles))
         return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
                                 roles=list(roles), comment=comment, workflow_id=workflow_id)
 

@@ -10,15 +10,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from sqlmodel import Session, select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import chain, subjects
 from contracts.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable, from_parts
-from contracts.items import ItemSubmitted
-from contracts.reviews import DecisionInput, DecisionRequest, ReviewState
+from contracts.items import ItemPublished, ItemSubmitted, ItemWithdrawn
+from contracts.reviews import DecisionInput, DecisionRecorded, DecisionRequest, ReviewState, SubmissionInput
 from contracts.roles import Principal
 from gongkai import projection
 from gongkai.config import Settings
@@ -47,19 +48,35 @@ def open_tasks(engine, who: Principal) -> list[dict]:
     ]
 
 
-async def current_submission(log: EventLog, aggregate: str, aggregate_id: str, who: Principal) -> int:
+async def submission_under_review(log: EventLog, aggregate: str, aggregate_id: str,
+                                  who: Principal) -> SubmissionInput:
+    """The submission a decision is for, read from the log: 404 unknown, 403 another org, 409 not in review."""
     try:
         events = await log.load(subjects.event_subject(aggregate, aggregate_id))
     except ValueError:
         events = []
     if not events:
         raise NotFound("信息不存在", f"no {aggregate} {aggregate_id}", code="not_found")
-    if events[0].envelope.org != who.org:
+    first = events[0].envelope
+    if first.org != who.org:
         raise Forbidden("不能审查其他单位的信息", "this item belongs to another org", code="other_org")
-    submissions = [st.envelope.payload["submission"] for st in events if st.envelope.type == ItemSubmitted.TYPE]
-    if not submissions:
+    submission, decisions, open_ = 0, [], False
+    for st in events:
+        ev = st.envelope.event()
+        if isinstance(ev, ItemSubmitted):
+            submission, decisions, open_ = ev.submission, [], True
+        elif isinstance(ev, DecisionRecorded) and ev.submission == submission:
+            decisions.append(chain.Decision.of(ev.stage, ev.outcome, ev.decided_by, ev.roles))
+        elif isinstance(ev, ItemPublished | ItemWithdrawn):
+            open_ = False
+    if not submission:
         raise Conflict("该信息尚未提交审查", "the item has not been submitted for review", code="not_in_review")
-    return submissions[-1]
+    if not open_ or chain.replay(first.payload.get("author", ""), decisions).finished:
+        raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
+                       code="review_finished")
+    return SubmissionInput(aggregate=aggregate, aggregate_id=aggregate_id, org=first.org,
+                           author=first.payload.get("author", ""), submission=submission,
+                           title=first.payload.get("title", ""))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -95,16 +112,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/items/{item_id}/decisions")
     async def decide(item_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
-        submission = await current_submission(request.app.state.log, "item", item_id, who)
-        handle = request.app.state.temporal.get_workflow_handle(
-            subjects.review_workflow_id("item", item_id, submission))
+        sub = await submission_under_review(request.app.state.log, "item", item_id, who)
         inp = DecisionInput(stage=body.stage, outcome=body.outcome, comment=body.comment, user=who.user,
                             roles=[r.value for r in who.roles], org=who.org,
                             request_id=request.headers.get("Idempotency-Key") or str(uuid.uuid4()))
         try:
-            state = await handle.execute_update(subjects.DECIDE_UPDATE, inp, result_type=ReviewState)
+            # update-with-start: should the submission's workflow be missing (the items service stopped
+            # between recording the submission and starting it), the first decision starts it
+            start = WithStartWorkflowOperation(
+                subjects.PUBLISHING_WORKFLOW, sub, id=subjects.review_workflow_id("item", item_id, sub.submission),
+                task_queue=subjects.TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+            state = await request.app.state.temporal.execute_update_with_start_workflow(
+                subjects.DECIDE_UPDATE, inp, start_workflow_operation=start, result_type=ReviewState)
         except WorkflowUpdateFailedError as e:
             raise _refusal(e.cause) from None
+        except WorkflowAlreadyStartedError:
+            raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
+                           code="review_finished") from None
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND:
                 raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",

@@ -222,3 +222,25 @@ def test_viewers_and_officers_cannot_draft_items(api, people):
         r = api.http.post(api.items("/items"), headers=who,
                           json={"kind": "proactive", "category": "meetings", "title": "x"})
         assert r.status_code == 403
+
+
+def test_a_submission_whose_workflow_never_started_is_reviewed_all_the_same(api, people, stack):
+    """The items service may stop between recording a submission and starting its workflow; the first
+    decision then starts it (update-with-start), and the chain works as usual."""
+    item = api.create(people.author)
+
+    async def submit_without_workflow() -> None:
+        from contracts.envelope import Actor, Envelope
+        from contracts.items import ItemSubmitted
+
+        log = await EventLog.connect(stack.nats_url)
+        try:
+            ev = ItemSubmitted(submission=1, workflow_id=subjects.review_workflow_id("item", item["id"], 1))
+            env = Envelope.wrap(ev, aggregate_id=item["id"], org=people.org, actor=Actor(user="zhang.wei"))
+            await log.append(subjects.event_subject("item", item["id"]), env, item["version"])
+        finally:
+            await log.close()
+
+    asyncio.run(submit_without_workflow())
+    assert api.decide(people.officer, item["id"], "initial").status_code == 200
+    assert api.decide(people.head, item["id"], "recheck").json()["status"] == "published"
