@@ -8,10 +8,14 @@ free one, so nothing else on the machine is touched):
 2. latency     items one at a time: create → submit → approve `initial`, then the time from sending the
                `recheck` approval until `GET /totals` (reports service) shows proactive.total one higher,
                polled every 5 ms; also the latency of each request on the way (create, submit, both
-               decisions) and the part after the decision's response (projection lag).
+               decisions) and the part after the decision's response (projection lag); then the last
+               item's publishing-workflow history from Temporal, on the same clock as the requests, to show
+               where a decision's time goes (workflow tasks, the record_decision and publish activities).
 3. throughput  C concurrent clients (asyncio + httpx.AsyncClient) push M items in total through the whole
                chain; items/s from the first request to the last `recheck` response, per-step latencies
                under load, and whether `/totals` grew by exactly M (and how long it took to get there).
+   After phases 2 and 3: CPU seconds each component of the stack used (from /proc), this script's own,
+   and how busy the whole machine was (other work on the machine skews every figure; this shows how much).
 4. down        SIGINT to the stack's process group, time until `gongkai up` has exited, and whether any
                process of the group was left over.
 
