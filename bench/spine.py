@@ -199,26 +199,33 @@ class OwnStack:
         return found
 
     def stop(self) -> tuple[float | None, str]:
-        """SIGINT to the process group; returns (seconds until `up` exited, what happened to the group)."""
-        note = ""
-        took = None
+        """SIGINT to the process group; returns (seconds until `up` exited, what happened to the group).
+
+        Falls back to SIGTERM (which `up` also turns into a clean stop), then SIGKILL of the group."""
+        note, took = "", None
         if self.proc is not None:
             pgid = self.proc.pid  # start_new_session: the launcher leads its own group
             t0 = time.perf_counter()
-            if self.proc.poll() is None:
+            for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGTERM, 15), (signal.SIGKILL, 10)):
+                if self.proc.poll() is not None:
+                    break
+                if sig != signal.SIGINT:
+                    note += f"`up` had not exited {time.perf_counter() - t0:.0f} s after SIGINT; sent {sig.name}. "
                 with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pgid, signal.SIGINT)
-                try:
-                    self.proc.wait(timeout=40)
-                    took = time.perf_counter() - t0
-                except subprocess.TimeoutExpired:
-                    note = "gongkai up ignored SIGINT for 40 s; killed its group. "
-                    self._kill_group(pgid)
-                    self.proc.wait()
+                    if sig == signal.SIGTERM:
+                        os.kill(pgid, sig)  # to the launcher only: it stops its components in order
+                    else:
+                        os.killpg(pgid, sig)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=wait_s)
+            if self.proc.poll() is not None and not note:
+                took = time.perf_counter() - t0
             # the launcher has exited; its children must have, too
-            time.sleep(0.5)
+            deadline = time.monotonic() + 2
+            while self._group_alive(pgid) and time.monotonic() < deadline:
+                time.sleep(0.1)
             if self._group_alive(pgid):
-                note += "processes of the stack were still running after `up` exited; killed them."
+                note += "processes of the stack were still running 2 s after `up` exited; killed them."
                 self._kill_group(pgid)
             else:
                 note += "no process of the stack left over."
@@ -464,6 +471,9 @@ def main() -> int:
 
     # a SIGTERM to the bench must still stop the stack
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # started in the background by a non-interactive shell, this process (and so the stack) would ignore
+    # SIGINT; a Python handler here is reset to the default in the children, so `up` handles Ctrl-C again
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = OwnStack()
     print(f"bench: data dir {stack.data_dir}; ports " + ", ".join(f"{k.lower()} {v}" for k, v in stack.ports.items()),
           flush=True)

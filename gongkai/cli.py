@@ -35,6 +35,10 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings()
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from gongkai import demo
     from gongkai.auth import mint
@@ -44,7 +48,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     viewer = mint(settings, user="dashboard", org=demo.ORG, roles=["viewer"], ttl_s=365 * 24 * 3600)
     stack = Stack(settings, dashboard_token=os.environ.get("GONGKAI_DASHBOARD_TOKEN") or viewer)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as cleanly as Ctrl-C
     try:
         stack.start()
         ready = time.monotonic() - started

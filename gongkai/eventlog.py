@@ -8,12 +8,14 @@ expected last sequence of the aggregate's subject (optimistic concurrency) and t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats
 import orjson
+from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from nats.js.errors import BadRequestError, NotFoundError
@@ -171,7 +173,5 @@ class EventLog:
                     msgs.append(queue.get_nowait())
                 await handle([Stored(m.metadata.sequence.stream, decode(m.data)) for m in msgs])
         finally:
-            try:
+            with contextlib.suppress(NatsError):  # the connection may already be closed at shutdown
                 await sub.unsubscribe()
-            except Exception:  # connection already closed at shutdown
-                pass

@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.errors import DomainError
 from contracts.roles import Principal
@@ -28,6 +29,12 @@ def install(app: FastAPI, settings: Settings) -> None:
         details = [{"loc": list(err.get("loc", [])), "msg": err.get("msg")} for err in e.errors()]
         return JSONResponse({"error": "invalid", "message": "请求内容不合法 / the request is malformed",
                              "details": details}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+        zh = {404: "资源不存在", 405: "不支持该请求方法"}.get(e.status_code, "请求错误")
+        return JSONResponse({"error": {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error"),
+                             "message": f"{zh} / {e.detail}"}, status_code=e.status_code)
 
     @app.exception_handler(ValidationError)
     async def _invalid_model(_: Request, e: ValidationError) -> JSONResponse:

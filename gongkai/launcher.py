@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -25,10 +26,8 @@ class LaunchError(RuntimeError):
 
 
 def _die_with_parent() -> None:  # children must not outlive a launcher that was killed with SIGKILL
-    try:
+    with contextlib.suppress(OSError):  # not Linux: children are stopped by `stop()` only
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 def port_free(host: str, port: int) -> bool:

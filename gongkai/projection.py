@@ -89,19 +89,27 @@ def reset(engine: Engine, projection: Projection) -> None:
         s.commit()
 
 
+def _applier(engine: Engine, projection: Projection, start: int, progress=None):
+    """A batch handler that applies each batch after the position it last reached."""
+    current = start
+
+    async def handle(batch: list[Stored]) -> None:
+        nonlocal current
+        current = await asyncio.to_thread(apply_batch, engine, projection, batch, current)
+        if progress:
+            progress(current)
+
+    return handle
+
+
 async def run(eventlog: EventLog, engine: Engine, projection: Projection, stop: asyncio.Event,
               *, batch_size: int = 500) -> None:
     """Keep the projection up to date with the log until `stop` is set."""
     setup(engine, projection)
     while not stop.is_set():
         pos = await asyncio.to_thread(position, engine, projection)
-        current = {"pos": pos}
-
-        async def handle(batch: list[Stored]) -> None:
-            current["pos"] = await asyncio.to_thread(apply_batch, engine, projection, batch, current["pos"])
-
         try:
-            await eventlog.follow(pos + 1, handle, batch_size=batch_size, stop=stop)
+            await eventlog.follow(pos + 1, _applier(engine, projection, pos), batch_size=batch_size, stop=stop)
         except PositionMoved as e:
             log.info("projection %s restarts: %s", projection.name, e)
         except Exception:
@@ -120,14 +128,15 @@ async def rebuild(eventlog: EventLog, engine: Engine, projection: Projection, *,
     if head == 0:
         return 0
     done = asyncio.Event()
-    current = {"pos": 0}
+    reached = 0
 
-    async def handle(batch: list[Stored]) -> None:
-        current["pos"] = await asyncio.to_thread(apply_batch, engine, projection, batch, current["pos"])
+    def moved(pos: int) -> None:
+        nonlocal reached
+        reached = pos
         if progress:
-            progress(current["pos"], head)
-        if current["pos"] >= head:
+            progress(pos, head)
+        if pos >= head:
             done.set()
 
-    await eventlog.follow(1, handle, batch_size=batch_size, stop=done)
-    return current["pos"]
+    await eventlog.follow(1, _applier(engine, projection, 0, moved), batch_size=batch_size, stop=done)
+    return reached

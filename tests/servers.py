@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -106,10 +107,8 @@ class StackProcess:
     def kill(self) -> None:
         """SIGKILL the launcher and every process it started (one process group)."""
         if self.proc:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(10)
             time.sleep(0.5)
 

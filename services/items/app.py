@@ -4,6 +4,8 @@ load, call one command of the aggregate, append, answer; the rules live in `doma
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -16,6 +18,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from contracts import subjects
 from contracts.envelope import Actor, Envelope, Event
@@ -65,12 +68,10 @@ class Service:
             return
         inp = SubmissionInput(aggregate_id=item.id, org=item.org, author=item.author, submission=item.submission,
                               title=item.title)
-        try:
+        with contextlib.suppress(WorkflowAlreadyStartedError):
             await self.temporal.start_workflow(
                 subjects.PUBLISHING_WORKFLOW, inp, id=subjects.review_workflow_id("item", item.id, item.submission),
                 task_queue=subjects.TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-        except WorkflowAlreadyStartedError:
-            pass
 
 
 def actor(p: Principal) -> Actor:
@@ -175,8 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             handle = s.temporal.get_workflow_handle(subjects.review_workflow_id("item", item.id, item.submission))
             try:
                 await handle.signal("withdrawn")
-            except Exception:  # the workflow also learns it from the item's refusal of the next decision
-                pass
+            except RPCError as e:  # the workflow also learns it from the item's refusal of the next decision
+                logging.getLogger(__name__).warning("could not tell %s about the withdrawal: %s", handle.id, e)
         return item_view(item, s.settings.categories)
 
     @app.post("/import", status_code=201)

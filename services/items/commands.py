@@ -6,6 +6,7 @@ the aggregate checks the chain again before it agrees.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,9 @@ def _refusal(e: DomainError) -> CommandReply:
 
 
 def build_broker(settings: Settings) -> NatsBroker:
-    return NatsBroker(settings.nats_url, name="gongkai-items-commands", max_reconnect_attempts=-1)
+    # each command is already an event in the log; per-message INFO lines would only repeat it
+    return NatsBroker(settings.nats_url, name="gongkai-items-commands", max_reconnect_attempts=-1,
+                      log_level=logging.DEBUG)
 
 
 def register(broker: NatsBroker, svc: Service | None) -> None:

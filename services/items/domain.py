@@ -35,9 +35,8 @@ REVISABLE_FIELDS = frozenset({"category", "title", "body", "formed_on", "channel
 
 
 def check_category(kind: ItemKind, category: str | None, categories: dict[str, str]) -> None:
-    if kind is ItemKind.PROACTIVE:
-        if not category:
-            raise Invalid("主动公开信息必须选择类别", "a proactive item needs a category", code="category_required")
+    if kind is ItemKind.PROACTIVE and not category:
+        raise Invalid("主动公开信息必须选择类别", "a proactive item needs a category", code="category_required")
     if category is not None and category not in categories:
         raise Invalid(f"未知的类别 {category}", f"unknown category {category!r}; known: {', '.join(categories)}",
                       code="unknown_category")

@@ -35,7 +35,7 @@ async def test_the_stream_forbids_delete_and_purge(log):
     head = await log.head()
     with pytest.raises(Exception, match="purge not permitted"):
         await log.js.purge_stream(log.stream)
-    with pytest.raises(Exception, match="not permitted|denied"):
+    with pytest.raises(Exception, match=r"not permitted|denied"):
         await log.js.delete_msg(log.stream, 1)
     assert await log.head() == head
 
