@@ -48,14 +48,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     started = time.monotonic()
     viewer = mint(settings, user="dashboard", org=demo.ORG, roles=["viewer"], ttl_s=365 * 24 * 3600)
     stack = Stack(settings, dashboard_token=os.environ.get("GONGKAI_DASHBOARD_TOKEN") or viewer)
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the stack as cleanly as Ctrl-C
+    # Ctrl-C and `kill` stop the stack in order, even when started with SIGINT ignored (`gongkai up &`)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
         ready = time.monotonic() - started
         if args.demo:
             print("gongkai: loading the demo data (the seed's 2018 figures and this year's items) …", flush=True)
             demo.load(settings)
-        print(f"gongkai is up in {ready:.1f} s (data dir {settings.data_dir})")
+        print(f"gongkai is up in {ready:.1f} s (data dir {settings.data_dir})", flush=True)
         for p in stack.parts:
             print(f"  {p.name:<10} {p.url}")
         if args.demo:

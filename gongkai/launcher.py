@@ -142,9 +142,13 @@ class Stack:
         if p.name == "worker" and p.log_path.exists():
             p.log_path.unlink()
         env = {**os.environ, "GONGKAI_DATA_DIR": str(self.settings.data_dir), **p.env}
+        # a process group of its own: Ctrl-C reaches the launcher only, which stops services before servers
         with open(p.log_path, "ab") as log:
             p.proc = subprocess.Popen(p.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, process_group=0)
+        run = self.settings.data_dir / "run"
+        run.mkdir(exist_ok=True)
+        (run / f"{p.name}.pid").write_text(str(p.proc.pid))
 
     def _wait_ready(self, p: Component, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -105,8 +105,11 @@ class StackProcess:
                 self.kill()
 
     def kill(self) -> None:
-        """SIGKILL the launcher and every process it started (one process group)."""
+        """SIGKILL the launcher and every process it started, all at once."""
         if self.proc:
+            for pid_file in (self.data_dir / "run").glob("*.pid"):
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Header, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from temporalio.client import Client
@@ -111,9 +111,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return request.app.state.svc
 
     @app.post("/items", status_code=201)
-    async def create_item(body: ItemContent, request: Request, who: Caller) -> dict:
+    async def create_item(body: ItemContent, request: Request, who: Caller,
+                          idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> dict:
+        """A retried request with the same `Idempotency-Key` creates the item once and returns it again."""
         s = svc(request)
-        item = Item(id=str(uuid.uuid4()))
+        if idempotency_key:
+            item_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:item:{who.org}:{who.user}:{idempotency_key}"))
+            item = Item.from_events(item_id, await s.log.load(subjects.event_subject("item", item_id)))
+            if item.exists:
+                return item_view(item, s.settings.categories)
+        else:
+            item = Item(id=str(uuid.uuid4()))
         event = item.create(who, body, s.settings.categories)
         await s.append(item, event, actor(who), org=who.org)
         return item_view(item, s.settings.categories)

@@ -244,3 +244,21 @@ def test_a_submission_whose_workflow_never_started_is_reviewed_all_the_same(api,
     asyncio.run(submit_without_workflow())
     assert api.decide(people.officer, item["id"], "initial").status_code == 200
     assert api.decide(people.head, item["id"], "recheck").json()["status"] == "published"
+
+
+def test_a_retried_create_with_the_same_idempotency_key_creates_one_item(api, people):
+    headers = {**people.author, "Idempotency-Key": "form-42"}
+    body = {"kind": "proactive", "category": "plans", "title": "规划"}
+    first = api.http.post(api.items("/items"), headers=headers, json=body)
+    again = api.http.post(api.items("/items"), headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"] and again.json()["version"] == first.json()["version"]
+
+
+def test_an_item_withdrawn_during_review_can_no_longer_be_decided(api, people):
+    item = api.create(people.author)
+    api.submit(people.author, item["id"])
+    r = api.http.post(api.items(f"/items/{item['id']}/withdraw"), headers=people.author, json={"reason": "有误"})
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert api.decide(people.officer, item["id"], "initial").status_code == 409
+    assert api.submit(people.author, item["id"]).status_code == 409
