@@ -8,11 +8,11 @@ import signal
 
 import nats
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from contracts import subjects
 from gongkai.config import Settings
+from gongkai.runtime import connect_temporal
 from workflows.activities import ItemCommands
 from workflows.publishing import PublishingWorkflow
 
@@ -21,11 +21,6 @@ def build_worker(client: Client, nc: nats.NATS, task_queue: str = subjects.TASK_
     commands = ItemCommands(nc)
     return Worker(client, task_queue=task_queue, workflows=[PublishingWorkflow],
                   activities=[commands.record_decision, commands.publish])
-
-
-async def connect_temporal(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
 
 
 async def main() -> None:

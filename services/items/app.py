@@ -3,7 +3,6 @@ load, call one command of the aggregate, append, answer; the rules live in `doma
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -16,7 +15,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -26,9 +24,8 @@ from contracts.errors import Forbidden, NotFound
 from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemStatus
 from contracts.reviews import SubmissionInput
 from contracts.roles import Principal, Role
-from gongkai import projection
+from gongkai import projection, runtime
 from gongkai.config import Settings
-from gongkai.db import make_engine
 from gongkai.eventlog import EventLog, Stored
 from gongkai.http import Caller, install
 from services.items import commands
@@ -83,25 +80,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        log = await EventLog.connect(settings.nats_url, name="gongkai-items")
-        await log.ensure_stream()
-        temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                        data_converter=pydantic_data_converter)
-        engine = make_engine(settings.database_url("items"))
-        svc = Service(settings, log, temporal, engine)
-        app.state.svc = svc
-        stop = asyncio.Event()
-        listing = ItemListing()
-        projection.setup(engine, listing)
-        tasks = [asyncio.create_task(projection.run(log, engine, listing, stop))]
-        broker = await commands.start(settings, svc)
-        try:
-            yield
-        finally:
-            stop.set()
-            await broker.stop()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await log.close()
+        async with runtime.running(settings, "items", ItemListing(), temporal=True) as rt:
+            app.state.svc = svc = Service(settings, rt.log, rt.temporal, rt.engine)
+            broker = await commands.start(settings, svc)
+            try:
+                yield
+            finally:
+                await broker.stop()
 
     app = FastAPI(title="gongkai items", version="1", lifespan=lifespan,
                   description="信息条目与依申请公开 / information items and disclosure applications")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Field, Session, SQLModel
 
@@ -12,15 +11,11 @@ from contracts.items import (
     ItemImported,
     ItemPublished,
     ItemRevised,
-    ItemStatus,
     ItemSubmitted,
-    ItemWithdrawn,
 )
-from contracts.reviews import DecisionRecorded
+from contracts.lifecycle import status_after, year_of
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ItemRow(SQLModel, table=True):
@@ -52,31 +47,24 @@ class ItemListing(Projection):
         ev = env.event()
         if isinstance(ev, ItemDrafted | ItemImported):
             row = ItemRow(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category, title=ev.title,
-                          author=ev.author, status=ItemStatus.DRAFT, created_at=env.occurred_at,
+                          author=ev.author, status=status_after(ev), created_at=env.occurred_at,
                           updated_at=env.occurred_at, version=st.seq)
             if isinstance(ev, ItemImported):
-                row.status, row.imported, row.published_at = ItemStatus.PUBLISHED, True, ev.published_at
-                row.year = ev.published_at.astimezone(SHANGHAI).year
+                row.imported, row.published_at, row.year = True, ev.published_at, year_of(ev.published_at)
             session.merge(row)
             return
         row = session.get(ItemRow, env.aggregate_id)
         if row is None:
             return
         row.updated_at, row.version = env.occurred_at, st.seq
+        row.status = status_after(ev) or row.status
         match ev:
             case ItemRevised():
                 for k in ("title", "category"):
                     if k in ev.changes:
                         setattr(row, k, ev.changes[k])
             case ItemSubmitted():
-                row.status, row.submission = ItemStatus.IN_REVIEW, ev.submission
-            case DecisionRecorded(outcome="return"):
-                row.status = ItemStatus.RETURNED
-            case DecisionRecorded(outcome="reject"):
-                row.status = ItemStatus.REJECTED
+                row.submission = ev.submission
             case ItemPublished():
-                row.status, row.published_at = ItemStatus.PUBLISHED, ev.published_at
-                row.year = ev.published_at.astimezone(SHANGHAI).year
-            case ItemWithdrawn():
-                row.status = ItemStatus.WITHDRAWN
+                row.published_at, row.year = ev.published_at, year_of(ev.published_at)
         session.add(row)

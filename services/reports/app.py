@@ -11,13 +11,12 @@ from fastapi import FastAPI, Query, Request
 from sqlmodel import Session
 
 from contracts.errors import Forbidden
+from contracts.lifecycle import SHANGHAI
 from contracts.roles import Role
-from gongkai import projection
+from gongkai import projection, runtime
 from gongkai.config import Settings
-from gongkai.db import make_engine
-from gongkai.eventlog import EventLog
 from gongkai.http import Caller, install
-from services.reports.projections import SHANGHAI, AnnualTotals, totals
+from services.reports.projections import AnnualTotals, totals
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
 ALL_ORGS_ROLES = frozenset({Role.VIEWER, Role.LEADER, Role.OFFICE})
@@ -29,18 +28,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        log = await EventLog.connect(settings.nats_url, name="gongkai-reports")
-        await log.ensure_stream()
-        engine = app.state.engine = make_engine(settings.database_url("reports"))
-        projection.setup(engine, totals_projection)
-        stop = asyncio.Event()
-        task = asyncio.create_task(projection.run(log, engine, totals_projection, stop))
-        try:
+        async with runtime.running(settings, "reports", totals_projection) as rt:
+            app.state.engine = rt.engine
             yield
-        finally:
-            stop.set()
-            await asyncio.gather(task, return_exceptions=True)
-            await log.close()
 
     app = FastAPI(title="gongkai reports", version="1", lifespan=lifespan,
                   description="年度统计与年度报告 / annual totals and the annual report")

@@ -6,7 +6,6 @@ The year of an item is the year of its publication in Asia/Shanghai time.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
@@ -18,14 +17,10 @@ from contracts.items import (
     ItemPublished,
     ItemRevised,
     ItemStatus,
-    ItemSubmitted,
-    ItemWithdrawn,
 )
-from contracts.reviews import DecisionRecorded
+from contracts.lifecycle import status_after, year_of
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class ReportItem(SQLModel, table=True):
@@ -49,32 +44,21 @@ class AnnualTotals(Projection):
         if env.aggregate != "item":
             return
         ev = env.event()
-        if isinstance(ev, ItemDrafted):
-            session.merge(ReportItem(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
-                                     status=ItemStatus.DRAFT))
-            return
-        if isinstance(ev, ItemImported):
-            session.merge(ReportItem(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
-                                     status=ItemStatus.PUBLISHED, published_at=ev.published_at,
-                                     year=ev.published_at.astimezone(SHANGHAI).year, imported=True))
+        if isinstance(ev, ItemDrafted | ItemImported):
+            row = ReportItem(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
+                             status=status_after(ev))
+            if isinstance(ev, ItemImported):
+                row.imported, row.published_at, row.year = True, ev.published_at, year_of(ev.published_at)
+            session.merge(row)
             return
         row = session.get(ReportItem, env.aggregate_id)
         if row is None:
             return
-        match ev:
-            case ItemRevised() if "category" in ev.changes:
-                row.category = ev.changes["category"]  # type: ignore[assignment]
-            case ItemSubmitted():
-                row.status = ItemStatus.IN_REVIEW
-            case DecisionRecorded(outcome="return"):
-                row.status = ItemStatus.RETURNED
-            case DecisionRecorded(outcome="reject"):
-                row.status = ItemStatus.REJECTED
-            case ItemPublished():
-                row.status, row.published_at = ItemStatus.PUBLISHED, ev.published_at
-                row.year = ev.published_at.astimezone(SHANGHAI).year
-            case ItemWithdrawn():
-                row.status = ItemStatus.WITHDRAWN
+        row.status = status_after(ev) or row.status
+        if isinstance(ev, ItemRevised) and "category" in ev.changes:
+            row.category = ev.changes["category"]  # type: ignore[assignment]
+        elif isinstance(ev, ItemPublished):
+            row.published_at, row.year = ev.published_at, year_of(ev.published_at)
         session.add(row)
 
 

@@ -10,9 +10,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from sqlmodel import Session, select
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -21,9 +20,8 @@ from contracts.errors import Conflict, DomainError, Forbidden, NotFound, Unavail
 from contracts.items import ItemPublished, ItemSubmitted, ItemWithdrawn
 from contracts.reviews import DecisionInput, DecisionRecorded, DecisionRequest, ReviewState, SubmissionInput
 from contracts.roles import Principal
-from gongkai import projection
+from gongkai import projection, runtime
 from gongkai.config import Settings
-from gongkai.db import make_engine
 from gongkai.eventlog import EventLog
 from gongkai.http import Caller, install
 from services.reviews.inbox import Inbox, Task
@@ -84,22 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        log = await EventLog.connect(settings.nats_url, name="gongkai-reviews")
-        await log.ensure_stream()
-        app.state.log = log
-        app.state.temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                                  data_converter=pydantic_data_converter)
-        engine = app.state.engine = make_engine(settings.database_url("reviews"))
-        inbox = Inbox()
-        projection.setup(engine, inbox)
-        stop = asyncio.Event()
-        task = asyncio.create_task(projection.run(log, engine, inbox, stop))
-        try:
+        async with runtime.running(settings, "reviews", Inbox(), temporal=True) as rt:
+            app.state.log, app.state.engine, app.state.temporal = rt.log, rt.engine, rt.temporal
             yield
-        finally:
-            stop.set()
-            await asyncio.gather(task, return_exceptions=True)
-            await log.close()
 
     app = FastAPI(title="gongkai reviews", version="1", lifespan=lifespan,
                   description="审查待办与审查决定 / the review inbox and decisions")

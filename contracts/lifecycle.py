@@ -1,0 +1,36 @@
+"""An item's status as its events move it, and the year it counts in: one place for every fold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from contracts.chain import Outcome
+from contracts.envelope import Event
+from contracts.items import ItemDrafted, ItemImported, ItemPublished, ItemStatus, ItemSubmitted, ItemWithdrawn
+from contracts.reviews import DecisionRecorded
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def status_after(event: Event) -> ItemStatus | None:
+    """The status an event puts the item in, or None when the event leaves the status as it was."""
+    match event:
+        case ItemDrafted():
+            return ItemStatus.DRAFT
+        case ItemImported() | ItemPublished():
+            return ItemStatus.PUBLISHED
+        case ItemSubmitted():
+            return ItemStatus.IN_REVIEW
+        case DecisionRecorded(outcome=Outcome.RETURN):
+            return ItemStatus.RETURNED
+        case DecisionRecorded(outcome=Outcome.REJECT):
+            return ItemStatus.REJECTED
+        case ItemWithdrawn():
+            return ItemStatus.WITHDRAWN
+    return None
+
+
+def year_of(moment: datetime) -> int:
+    """The statistical year of a moment: its calendar year in Asia/Shanghai (a report covers 1 Jan – 31 Dec)."""
+    return moment.astimezone(SHANGHAI).year

@@ -1,0 +1,50 @@
+"""What every service process holds while it runs: the event log, its database with one projection kept
+current in the background, and (where needed) a Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from gongkai import projection
+from gongkai.config import Settings
+from gongkai.db import make_engine
+from gongkai.eventlog import EventLog
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    log: EventLog
+    engine: Engine
+    temporal: Client | None
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                data_converter=pydantic_data_converter)
+
+
+@asynccontextmanager
+async def running(settings: Settings, service: str, proj: projection.Projection, *,
+                  temporal: bool = False) -> AsyncIterator[Runtime]:
+    log = await EventLog.connect(settings.nats_url, name=f"gongkai-{service}")
+    await log.ensure_stream()
+    engine = make_engine(settings.database_url(service))
+    projection.setup(engine, proj)
+    client = await connect_temporal(settings) if temporal else None
+    stop = asyncio.Event()
+    task = asyncio.create_task(projection.run(log, engine, proj, stop))
+    try:
+        yield Runtime(settings, log, engine, client)
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        await log.close()
+        engine.dispose()
