@@ -17,9 +17,8 @@ COPY services ./services
 COPY workflows ./workflows
 COPY dashboard ./dashboard
 
-# psycopg is the PostgreSQL driver behind GONGKAI_DATABASE_URL=postgresql+psycopg://…; pyproject.toml has no
-# `postgres` extra yet, so it is installed here beside the package.
-RUN pip install . "psycopg[binary]>=3.2,<4"
+# the postgres extra brings psycopg, the driver behind GONGKAI_DATABASE_URL=postgresql+psycopg://…
+RUN pip install ".[postgres]"
 
 # Run as an unprivileged user; its home is the data dir (only used when GONGKAI_JWT_KEY or
 # GONGKAI_DATABASE_URL are not set, which compose.yaml always sets).

@@ -53,11 +53,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
-        ready = time.monotonic() - started
+        print(f"gongkai is up in {time.monotonic() - started:.1f} s (data dir {settings.data_dir})", flush=True)
         if args.demo:
-            print("gongkai: loading the demo data (the seed's 2018 figures and this year's items) …", flush=True)
-            demo.load(settings)
-        print(f"gongkai is up in {ready:.1f} s (data dir {settings.data_dir})", flush=True)
+            try:
+                if demo.load(settings, say=lambda text: print(f"gongkai: {text}", flush=True)):
+                    print("gongkai: demo data loaded", flush=True)
+            except demo.DemoFailed as e:  # the stack is fine; say what went wrong and keep it running
+                print(f"gongkai: the demo data could not be loaded: {e}", flush=True)
         for p in stack.parts:
             print(f"  {p.name:<10} {p.url}")
         if args.demo:

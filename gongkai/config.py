@@ -13,6 +13,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"GONGKAI_{name}", default)
 
 
+#: settings that come from the deployment's configuration file (a later issue), not from the environment
+NOT_FROM_ENV = frozenset({"categories"})
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", ".gongkai")).resolve())
@@ -29,8 +33,6 @@ class Settings:
     temporal_namespace: str = field(default_factory=lambda: _env("TEMPORAL_NAMESPACE", "default"))
     reports_url_env: str | None = field(default_factory=lambda: _env("REPORTS_URL"))
     jwt_key_env: str | None = field(default_factory=lambda: _env("JWT_KEY"))
-    #: seconds each review stage may take before it is overdue (issue 3 turns this into working days)
-    stage_timeout_s: float = field(default_factory=lambda: float(_env("STAGE_TIMEOUT_S", str(3 * 24 * 3600))))
     categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
 
     @property
@@ -57,7 +59,8 @@ class Settings:
     @classmethod
     def env_names(cls) -> dict[str, str]:
         """The environment variable behind each setting, for error messages and docs."""
-        return {f.name: f"GONGKAI_{f.name.removesuffix('_env').upper()}" for f in fields(cls)}
+        return {f.name: f"GONGKAI_{f.name.removesuffix('_env').upper()}" for f in fields(cls)
+                if f.name not in NOT_FROM_ENV}
 
 
 def settings() -> Settings:

@@ -76,25 +76,38 @@ def through_chain(client: httpx.Client, settings: Settings, tok: dict[str, str],
     items, reviews = settings.url("items"), settings.url("reviews")
     item = client.post(f"{items}/items", headers=auth("author"), json={
         "kind": "proactive", "category": category, "title": title, "body": f"{title}（示例正文）",
-        "formed_on": date.today().isoformat()}).raise_for_status().json()
-    client.post(f"{items}/items/{item['id']}/submit", headers=auth("author")).raise_for_status()
+        "formed_on": date.today().isoformat()}).json()
+    client.post(f"{items}/items/{item['id']}/submit", headers=auth("author"))
     for stage, role in (("initial", "officer"), ("recheck", "section_head")):
         if stop_after == "submit" or (stop_after == "initial" and stage == "recheck"):
             break
         client.post(f"{reviews}/items/{item['id']}/decisions", headers=auth(role),
-                    json={"stage": stage, "outcome": "approve", "comment": "同意"}).raise_for_status()
+                    json={"stage": stage, "outcome": "approve", "comment": "同意"})
     return item
 
 
-def load(settings: Settings) -> bool:
+class DemoFailed(Exception):
+    pass
+
+
+def _check(response: httpx.Response) -> None:
+    if response.is_error:
+        response.read()
+        raise DemoFailed(f"{response.request.method} {response.request.url.path} → {response.status_code}: "
+                         f"{response.text[:300]}")
+    return response
+
+
+def load(settings: Settings, say=lambda text: None) -> bool:
     """Load the demo once per data dir; returns False when it was already there."""
     marker = settings.data_dir / "demo-loaded"
     if marker.exists():
         return False
+    say("loading the demo data (the seed's 2018 figures and this year's items) …")
     tok = tokens(settings)
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, event_hooks={"response": [_check]}) as client:
         client.post(f"{settings.url('items')}/import", headers={"Authorization": f"Bearer {tok['office']}"},
-                    json={"items": _seed_records()}).raise_for_status()
+                    json={"items": _seed_records()})
         for category, title in THIS_YEAR:
             through_chain(client, settings, tok, category, title)
         through_chain(client, settings, tok, "department_updates", "中心组织开展安全生产检查", stop_after="initial")

