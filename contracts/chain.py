@@ -38,6 +38,10 @@ DECIDER: dict[Stage, Role] = {
     Stage.SECRECY: Role.SECRECY,
 }
 
+#: an outside body whose decision the office may enter on its behalf (recorded as such): 保密部门's answer
+#: arrives as a letter, and the office records it
+ON_BEHALF: dict[Stage, Role] = {Stage.SECRECY: Role.OFFICE}
+
 #: what each stage may decide
 ALLOWED: dict[Stage, frozenset[Outcome]] = {
     Stage.INITIAL: frozenset({Outcome.APPROVE, Outcome.RETURN, Outcome.REJECT}),
@@ -65,11 +69,19 @@ class Decision:
     outcome: Outcome
     user: str
     roles: tuple[Role, ...] = ()
+    on_behalf_of: str | None = None  # the outside body whose decision the office enters
+    acknowledged: frozenset[str] = frozenset()  # ids of the pre-publication scan's findings
 
     @classmethod
-    def of(cls, stage: str, outcome: str, user: str, roles: list[str]) -> Decision:
+    def of(cls, stage: str, outcome: str, user: str, roles: list[str], *, on_behalf_of: str | None = None,
+           acknowledged: list[str] | None = None) -> Decision:
         """A decision as recorded or requested; role names this deployment does not know grant nothing."""
-        return cls(Stage(stage), Outcome(outcome), user, tuple(Role(r) for r in roles if r in Role._value2member_map_))
+        return cls(Stage(stage), Outcome(outcome), user, tuple(Role(r) for r in roles if r in Role._value2member_map_),
+                   on_behalf_of or None, frozenset(acknowledged or ()))
+
+    def may_decide(self, stage: Stage) -> bool:
+        return DECIDER[stage] in self.roles or (
+            stage in ON_BEHALF and bool(self.on_behalf_of) and ON_BEHALF[stage] in self.roles)
 
 
 @dataclass
@@ -81,6 +93,8 @@ class ChainState:
     verdict: Verdict | None = None
     deciders: list[str] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
+    #: the submission's scan findings: id → whether it blocks publication (a 密级 mark)
+    findings: dict[str, bool] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -96,9 +110,9 @@ def check(state: ChainState, decision: Decision) -> None:
         raise Conflict(f"当前环节是{STAGE_LABEL_ZH[state.stage]}（{state.stage}），不是 {decision.stage}",
                        f"the current stage is {state.stage}, not {decision.stage}", code="not_current_stage")
     if decision.outcome not in ALLOWED[state.stage]:
-        raise Invalid(f"{STAGE_LABEL_ZH[state.stage]}环节不能作出 {decision.outcome} 决定",
-                      f"stage {state.stage} cannot decide {decision.outcome}", code="outcome_not_allowed")
-    if DECIDER[state.stage] not in decision.roles:
+        raise Conflict(f"{STAGE_LABEL_ZH[state.stage]}环节不能作出 {decision.outcome} 决定",
+                       f"stage {state.stage} cannot decide {decision.outcome}", code="outcome_not_allowed")
+    if not decision.may_decide(state.stage):
         raise Forbidden(f"{STAGE_LABEL_ZH[state.stage]}须由角色 {DECIDER[state.stage]} 作出",
                         f"stage {state.stage} must be decided by role {DECIDER[state.stage]}", code="wrong_role")
     if decision.user == state.author:
@@ -107,11 +121,20 @@ def check(state: ChainState, decision: Decision) -> None:
     if decision.user in state.deciders:
         raise Forbidden("同一人在一次提交中只能审查一个环节",
                         "one person may decide at most one stage of a submission", code="already_decided")
+    if decision.outcome is Outcome.APPROVE:
+        if any(state.findings.values()):
+            raise Forbidden("信息含有密级标志，不得批准公开", "the item carries a secrecy mark and can never be approved",
+                            code="secrecy_mark")
+        missing = sorted(set(state.findings) - decision.acknowledged)
+        if missing:
+            raise Invalid(f"批准前须逐项确认发布前检查发现的问题：{', '.join(missing)}",
+                          f"acknowledge every finding of the pre-publication scan first: {', '.join(missing)}",
+                          code="findings_not_acknowledged")
 
 
 def advance(state: ChainState, decision: Decision) -> ChainState:
     """The state after an allowed decision (call `check` first)."""
-    nxt = ChainState(author=state.author, stage=state.stage, verdict=None,
+    nxt = ChainState(author=state.author, stage=state.stage, verdict=None, findings=state.findings,
                      deciders=[*state.deciders, decision.user], decisions=[*state.decisions, decision])
     match decision.outcome:
         case Outcome.APPROVE:
@@ -127,18 +150,18 @@ def advance(state: ChainState, decision: Decision) -> ChainState:
     return nxt
 
 
-def replay(author: str, decisions: list[Decision]) -> ChainState:
+def replay(author: str, decisions: list[Decision], findings: dict[str, bool] | None = None) -> ChainState:
     """Fold recorded decisions; raises if any of them broke the chain."""
-    state = ChainState(author=author)
+    state = ChainState(author=author, findings=dict(findings or {}))
     for d in decisions:
         check(state, d)
         state = advance(state, d)
     return state
 
 
-def is_complete_approval(author: str, decisions: list[Decision]) -> bool:
+def is_complete_approval(author: str, decisions: list[Decision], findings: dict[str, bool] | None = None) -> bool:
     """先审查后公开: true only when the recorded decisions form a whole chain that ends in approval."""
     try:
-        return replay(author, decisions).verdict is Verdict.APPROVED
+        return replay(author, decisions, findings).verdict is Verdict.APPROVED
     except (Conflict, Forbidden, Invalid):
         return False

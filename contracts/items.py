@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from contracts.envelope import Event
+from contracts.scan import Finding
 
 
 class ItemKind(StrEnum):
@@ -78,12 +79,14 @@ class ItemRevised(Event):
 
 
 class ItemSubmitted(Event):
-    """提交审查: a new submission starts; approvals of earlier submissions never count for it."""
+    """提交审查: a new submission starts; approvals of earlier submissions never count for it. It carries
+    the findings of the pre-publication scan, which every approving reviewer must acknowledge."""
 
     TYPE = "item.submitted"
     AGGREGATE = "item"
     submission: int
     workflow_id: str
+    findings: list[Finding] = Field(default_factory=list)
 
 
 class ItemWithdrawn(Event):
@@ -129,3 +132,15 @@ class ItemImported(Event):
     index_no: str | None = None
     reviews: list[ImportedReview] = Field(default_factory=list)
     source: str = "import"
+
+
+class IndexAssigned(Event):
+    """索引号: the next number of an org's year, given to one item when it is published. Numbers are
+    consecutive, never reused, and stay with the item whatever happens to it later."""
+
+    TYPE = "index.assigned"
+    AGGREGATE = "index"
+    year: int
+    seq: int
+    index_no: str
+    item_id: str

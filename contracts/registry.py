@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contracts.envelope import Event
 from contracts.items import (
+    IndexAssigned,
     ItemDrafted,
     ItemImported,
     ItemPublished,
@@ -11,9 +12,10 @@ from contracts.items import (
     ItemSubmitted,
     ItemWithdrawn,
 )
-from contracts.reviews import DecisionRecorded
+from contracts.reviews import DecisionRecorded, ReviewAgainDue, ReviewOverdue
 
 EVENT_CLASSES: list[type[Event]] = [
     ItemDrafted, ItemRevised, ItemSubmitted, ItemWithdrawn, DecisionRecorded, ItemPublished, ItemImported,
+    IndexAssigned, ReviewOverdue, ReviewAgainDue,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

@@ -10,6 +10,7 @@ STREAM_SUBJECTS = [f"{EVENTS}.>"]
 CMD_RECORD_DECISION = "gongkai.commands.items.record_decision"
 CMD_PUBLISH = "gongkai.commands.items.publish"
 CMD_SUBMISSION = "gongkai.commands.items.submission"
+CMD_REMIND = "gongkai.commands.items.remind"
 
 #: Temporal names shared by the services and the worker
 TASK_QUEUE = "gongkai-reviews"
@@ -23,6 +24,11 @@ def event_subject(aggregate: str, aggregate_id: str) -> str:
     if not aggregate_id or any(c in aggregate_id for c in ".*> \t"):
         raise ValueError(f"invalid aggregate id {aggregate_id!r}")
     return f"{EVENTS}.{aggregate}.{aggregate_id}"
+
+
+def index_subject(org: str, year: int) -> str:
+    """The counter of an org's 索引号 in one year."""
+    return event_subject("index", f"{org}-{year}")
 
 
 def review_workflow_id(aggregate: str, aggregate_id: str, submission: int) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from contracts.items import DEFAULT_CATEGORIES
+from gongkai.deployment import Deployment
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -33,6 +34,8 @@ class Settings:
     temporal_namespace: str = field(default_factory=lambda: _env("TEMPORAL_NAMESPACE", "default"))
     reports_url_env: str | None = field(default_factory=lambda: _env("REPORTS_URL"))
     jwt_key_env: str | None = field(default_factory=lambda: _env("JWT_KEY"))
+    config_file_env: str | None = field(default_factory=lambda: _env("CONFIG_FILE"))
+    calendar_file_env: str | None = field(default_factory=lambda: _env("CALENDAR_FILE"))  # read by workdays
     categories: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
 
     @property
@@ -42,6 +45,15 @@ class Settings:
     @property
     def temporal_address(self) -> str:
         return self.temporal_address_env or f"{self.host}:{self.temporal_port}"
+
+    @property
+    def config_file(self) -> Path:
+        """The deployment's configuration (orgs, 索引号 patterns, deadlines): GONGKAI_CONFIG_FILE or
+        DATA_DIR/gongkai.toml."""
+        return Path(self.config_file_env) if self.config_file_env else self.data_dir / "gongkai.toml"
+
+    def deployment(self) -> Deployment:
+        return Deployment.load(self.config_file)
 
     @property
     def reports_url(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ class EventLog:
         config = api.StreamConfig(
             name=self.stream, subjects=subjects.STREAM_SUBJECTS, storage=api.StorageType.FILE,
             retention=api.RetentionPolicy.LIMITS, deny_delete=True, deny_purge=True,
-            duplicate_window=120.0, allow_direct=True, num_replicas=1,
+            duplicate_window=120.0, allow_direct=True, num_replicas=1, allow_atomic=True,
         )
         try:
             info = await self.js.stream_info(self.stream)
@@ -81,6 +82,9 @@ class EventLog:
             return
         if not (info.config.deny_delete and info.config.deny_purge):
             raise RuntimeError(f"stream {self.stream} exists but allows delete or purge; refusing to use it")
+        if not info.config.allow_atomic:  # a log created by an earlier version: enable atomic batches
+            info.config.allow_atomic = True
+            await self.js.update_stream(info.config)
 
     async def append(self, subject: str, envelope: Envelope, expected_seq: int, *, attempts: int = 3) -> int:
         """Store one event if the subject's last sequence is still `expected_seq` (0 = no event yet).
@@ -112,6 +116,42 @@ class EventLog:
                 if attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+    async def append_atomic(self, entries: list[tuple[str, Envelope, int]]) -> list[int]:
+        """Store several events on several subjects all or none, each under its own expected sequence
+        (a JetStream atomic batch): e.g. the next 索引号 of an org's year and the item it is given to."""
+        batch_id = str(uuid.uuid4())
+        last = len(entries)
+        for i, (subject, env, expected) in enumerate(entries, 1):
+            headers = {api.Header.MSG_ID: env.event_id, api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected),
+                       "Gongkai-Type": env.type, api.Header.BATCH_ID: batch_id, api.Header.BATCH_SEQUENCE: str(i)}
+            if i < last:
+                await self.nc.publish(subject, encode(env), headers=headers)
+                continue
+            headers[api.Header.BATCH_COMMIT] = "1"
+            try:
+                reply = await self.nc.request(subject, encode(env), headers=headers, timeout=self.timeout)
+            except NatsTimeout:
+                if seq := await self._ours(subject, env.event_id):  # committed, the reply was lost
+                    return list(range(seq - last + 1, seq + 1))
+                raise
+            ack = orjson.loads(reply.data)
+            if "error" in ack:
+                if ack["error"].get("err_code") == WRONG_LAST_SEQUENCE:
+                    if seq := await self._ours(subject, env.event_id):
+                        return list(range(seq - last + 1, seq + 1))
+                    raise ConcurrencyConflict(", ".join(s for s, _, _ in entries), -1)
+                raise RuntimeError(f"atomic append refused: {ack['error']}")
+            return list(range(ack["seq"] - last + 1, ack["seq"] + 1))
+        raise ValueError("append_atomic needs at least one event")
+
+    async def last(self, subject: str) -> Stored | None:
+        """The subject's last event, if any."""
+        try:
+            msg = await self.js.get_last_msg(self.stream, subject)
+        except NotFoundError:
+            return None
+        return Stored(msg.seq, decode(msg.data))
 
     async def _ours(self, subject: str, event_id: str) -> int | None:
         try:

@@ -1,7 +1,8 @@
-"""Activities of the publishing workflow: commands to the items service over NATS.
+"""Activities of the publishing workflow: commands to the items service over NATS, and the deadline clock.
 
-They are idempotent: the items service records a decision once per request id and publishes a submission
-once, so Temporal may retry them freely (a lost reply, the items service restarting).
+The commands are idempotent: the items service records a decision once per request id, publishes a
+submission once, and records a reminder once per deadline, so Temporal may retry them freely (a lost
+reply, the items service restarting).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from contracts import subjects
-from contracts.reviews import CommandReply, PublishItem, RecordDecision
+from contracts.reviews import CommandReply, DeadlineRequest, PublishItem, RecordDecision, Reminder
+from gongkai.deadlines import DeadlineInfo, deadline
+from gongkai.deployment import Duration
 
 
 class ItemCommands:
@@ -34,3 +37,14 @@ class ItemCommands:
     @activity.defn(name="publish_item")
     async def publish(self, cmd: PublishItem) -> CommandReply:
         return await self._request(subjects.CMD_PUBLISH, cmd)
+
+    @activity.defn(name="remind")
+    async def remind(self, cmd: Reminder) -> CommandReply:
+        return await self._request(subjects.CMD_REMIND, cmd)
+
+
+@activity.defn(name="deadline")
+def compute_deadline(req: DeadlineRequest) -> DeadlineInfo:
+    """The working-day calendar is configuration that can change (next year's schedule is added each
+    winter): computing the deadline here records it in the history, so a replay never recomputes it."""
+    return deadline(req.rule, req.start, Duration.parse(req.duration))

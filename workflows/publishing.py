@@ -3,13 +3,16 @@
 It waits for the decisions of the review chain (contracts/chain.py), records each through the items
 service, and — only after the chain has approved — asks the items service to publish. Decisions arrive as
 the `decide` update; its validator refuses what the chain does not allow before anything is written.
+Each stage has a deadline in working days; passing it records an overdue event that reminds the next person
+in line, and so does passing the Art. 26 publication deadline. A reject with a "review again on" date
+(Art. 18) keeps the run open until that day and then reminds the office.
 Workflow code is deterministic: no I/O, no clocks but `workflow.now()`; activities do the I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -18,15 +21,20 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts import chain, subjects
     from contracts.errors import Conflict, DomainError, Forbidden, from_parts
+    from contracts.lifecycle import SHANGHAI
     from contracts.reviews import (
         CommandReply,
+        DeadlineRequest,
         DecisionInput,
         PublishItem,
         RecordDecision,
+        Reminder,
         ReviewState,
         SubmissionInput,
     )
-    from workflows.activities import ItemCommands
+    from contracts.roles import Role
+    from gongkai.deadlines import DeadlineInfo
+    from workflows.activities import ItemCommands, compute_deadline
 
 COMMAND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                             maximum_interval=timedelta(seconds=5))
@@ -49,25 +57,79 @@ class PublishingWorkflow:
     @workflow.init
     def __init__(self, sub: SubmissionInput) -> None:
         self.sub = sub
-        self.chain = chain.ChainState(author=sub.author)
+        self.chain = chain.ChainState(author=sub.author, findings=dict(sub.findings))
         self.status = "in_review"
         self.withdrawn = False
         self.lock = asyncio.Lock()
         self.answered: dict[str, ReviewState] = {}  # request id → result, so a retried request is answered once
         self.failure: ApplicationError | None = None
+        self.deadlines: dict[str, DeadlineInfo] = {}
+        self.review_again_on = None
+
+    @property
+    def over(self) -> bool:
+        return self.chain.finished or self.withdrawn or self.failure is not None
 
     @workflow.run
     async def run(self, sub: SubmissionInput) -> ReviewState:
-        await workflow.wait_condition(lambda: self.chain.finished or self.withdrawn or self.failure is not None)
+        if sub.publication_due_at is not None:
+            self._publication_watch = asyncio.create_task(self._watch_publication(sub.publication_due_at))
+        while not self.over:
+            await self._stage(self.chain.stage)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.failure is not None:
             raise self.failure
+        if self.chain.verdict is chain.Verdict.REJECTED and self.review_again_on is not None:
+            await self._review_again()
         return self.state()
+
+    async def _stage(self, stage: chain.Stage) -> None:
+        """Wait for the stage's decision; past its deadline, record it as overdue once and keep waiting."""
+        info = await workflow.execute_local_activity(
+            compute_deadline, DeadlineRequest(rule=f"stage {stage}", start=workflow.now(),
+                                              duration=self.sub.stage_deadline),
+            start_to_close_timeout=timedelta(seconds=10))
+        self.deadlines[stage] = info
+        moved = lambda: self.over or self.chain.stage != stage  # noqa: E731
+        if info.due_at is None:
+            await workflow.wait_condition(moved)
+            return
+        try:
+            await workflow.wait_condition(moved, timeout=max(info.due_at - workflow.now(), timedelta(0)))
+        except TimeoutError:
+            await self._remind(Reminder(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
+                                        workflow_id=workflow.info().workflow_id, kind="stage", stage=stage,
+                                        due_at=info.due_at, remind_roles=[chain.DECIDER[stage].value]))
+            await workflow.wait_condition(moved)
+
+    async def _watch_publication(self, due_at: datetime) -> None:
+        """Art. 26: an item still unpublished 20 working days after it was formed is overdue."""
+        try:
+            await workflow.wait_condition(lambda: self.over, timeout=max(due_at - workflow.now(), timedelta(0)))
+        except TimeoutError:
+            stage = self.chain.stage
+            roles = [chain.DECIDER[stage].value] if stage else []
+            await self._remind(Reminder(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
+                                        workflow_id=workflow.info().workflow_id, kind="publication", stage=stage,
+                                        due_at=due_at, remind_roles=[*roles, Role.OFFICE.value]))
+
+    async def _review_again(self) -> None:
+        """Art. 18: on the day set, remind the office to review the withheld item again."""
+        day_starts = datetime.combine(self.review_again_on, time.min, SHANGHAI)
+        await workflow.sleep(max(day_starts - workflow.now(), timedelta(0)))
+        await self._remind(Reminder(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
+                                    workflow_id=workflow.info().workflow_id, kind="review_again",
+                                    review_again_on=self.review_again_on, remind_roles=[Role.OFFICE.value]))
+
+    async def _remind(self, reminder: Reminder) -> None:
+        await workflow.execute_activity_method(ItemCommands.remind, reminder, start_to_close_timeout=COMMAND_TIMEOUT,
+                                               retry_policy=COMMAND_RETRY)
 
     def state(self) -> ReviewState:
         return ReviewState(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
                            stage=self.chain.stage, verdict=self.chain.verdict, status=self.status,
-                           deciders=list(self.chain.deciders))
+                           deciders=list(self.chain.deciders),
+                           due_at=(d := self.deadlines.get(self.chain.stage)) and d.due_at)
 
     @workflow.query(name=subjects.STATE_QUERY)
     def current(self) -> ReviewState:
@@ -78,7 +140,8 @@ class PublishingWorkflow:
         self.withdrawn, self.status = True, "withdrawn"
 
     def _decision(self, d: DecisionInput) -> chain.Decision:
-        return chain.Decision.of(d.stage, d.outcome, d.user, d.roles)
+        return chain.Decision.of(d.stage, d.outcome, d.user, d.roles, on_behalf_of=d.on_behalf_of,
+                                 acknowledged=d.acknowledged)
 
     def _check(self, d: DecisionInput) -> None:
         if d.org != self.sub.org:
@@ -103,13 +166,16 @@ class PublishingWorkflow:
                 ItemCommands.record_decision,
                 RecordDecision(aggregate_id=self.sub.aggregate_id, org=self.sub.org, submission=self.sub.submission,
                                stage=d.stage, outcome=d.outcome, comment=d.comment, decided_by=d.user, roles=d.roles,
-                               workflow_id=wf_id, request_id=d.request_id),
+                               workflow_id=wf_id, request_id=d.request_id,
+                               **d.model_dump(include={"reason_code", "review_again_on", "referral", "on_behalf_of",
+                                                       "acknowledged"})),
                 start_to_close_timeout=COMMAND_TIMEOUT, retry_policy=COMMAND_RETRY)
             if not reply.ok:
                 if reply.error in ("review_finished", "withdrawn"):
                     self.withdrawn, self.status = True, reply.status or "withdrawn"
                 raise refused(reply)
             self.chain = chain.advance(self.chain, self._decision(d))
+            self.review_again_on = d.review_again_on
             self.status = {chain.Verdict.RETURNED: "returned", chain.Verdict.REJECTED: "rejected"}.get(
                 self.chain.verdict, "in_review")
             if self.chain.verdict is chain.Verdict.APPROVED:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import nats
 from temporalio.client import Client
@@ -13,14 +14,15 @@ from temporalio.worker import Worker
 from contracts import subjects
 from gongkai.config import Settings
 from gongkai.runtime import connect_temporal
-from workflows.activities import ItemCommands
+from workflows.activities import ItemCommands, compute_deadline
 from workflows.publishing import PublishingWorkflow
 
 
 def build_worker(client: Client, nc: nats.NATS, task_queue: str = subjects.TASK_QUEUE) -> Worker:
     commands = ItemCommands(nc)
     return Worker(client, task_queue=task_queue, workflows=[PublishingWorkflow],
-                  activities=[commands.record_decision, commands.publish])
+                  activities=[commands.record_decision, commands.publish, commands.remind, compute_deadline],
+                  activity_executor=ThreadPoolExecutor(4))
 
 
 async def main() -> None:

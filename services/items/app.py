@@ -22,12 +22,13 @@ from contracts import subjects
 from contracts.envelope import Actor, Envelope, Event
 from contracts.errors import Forbidden, NotFound
 from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemStatus
-from contracts.reviews import SubmissionInput
 from contracts.roles import Principal, Role
+from contracts.scan import scan
 from gongkai import projection, runtime
 from gongkai.config import Settings
 from gongkai.eventlog import EventLog, Stored
 from gongkai.http import Caller, install
+from gongkai.submission import submission_input
 from services.items import commands
 from services.items.domain import Item, check_category
 from services.items.listing import ItemListing, ItemRow
@@ -39,6 +40,10 @@ class Service:
 
     def __init__(self, settings: Settings, log: EventLog, temporal: Client | None, engine):
         self.settings, self.log, self.temporal, self.engine = settings, log, temporal, engine
+        self.deployment = settings.deployment()
+
+    def view(self, item: Item) -> dict:
+        return item_view(item, self.settings.categories, self.deployment)
 
     async def load(self, item_id: str) -> Item:
         try:
@@ -63,8 +68,7 @@ class Service:
         """Start the submission's publishing workflow; starting it twice is harmless (id per submission)."""
         if self.temporal is None:
             return
-        inp = SubmissionInput(aggregate_id=item.id, org=item.org, author=item.author, submission=item.submission,
-                              title=item.title)
+        inp = submission_input(item.id, item.history, self.deployment)
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self.temporal.start_workflow(
                 subjects.PUBLISHING_WORKFLOW, inp, id=subjects.review_workflow_id("item", item.id, item.submission),
@@ -104,12 +108,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             item_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:item:{who.org}:{who.user}:{idempotency_key}"))
             item = Item.from_events(item_id, await s.log.load(subjects.event_subject("item", item_id)))
             if item.exists:
-                return item_view(item, s.settings.categories)
+                return s.view(item)
         else:
             item = Item(id=str(uuid.uuid4()))
         event = item.create(who, body, s.settings.categories)
         await s.append(item, event, actor(who), org=who.org)
-        return item_view(item, s.settings.categories)
+        return s.view(item)
 
     @app.get("/items/{item_id}")
     async def get_item(item_id: str, request: Request, who: Caller) -> dict:
@@ -117,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         item = await s.load(item_id)
         if item.org != who.org:
             raise Forbidden("不能查看其他单位的信息", "this item belongs to another org", code="other_org")
-        return item_view(item, s.settings.categories)
+        return s.view(item)
 
     @app.get("/items")
     async def list_items(request: Request, who: Caller, org: str | None = None,
@@ -147,16 +151,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clean = {k: v for k, v in checked.model_dump(mode="json").items() if k in changes}
         event = item.revise(who, clean, s.settings.categories)
         await s.append(item, event, actor(who))
-        return item_view(item, s.settings.categories)
+        return s.view(item)
 
     @app.post("/items/{item_id}/submit", status_code=202)
     async def submit_item(item_id: str, request: Request, who: Caller) -> dict:
         s = svc(request)
         item = await s.load(item_id)
-        event = item.submit(who)
+        findings = scan(item.title, item.body, sensitive_words=s.deployment.org(item.org).sensitive_words)
+        event = item.submit(who, findings)
         await s.append(item, event, actor(who))
         await s.start_review(item)
-        return item_view(item, s.settings.categories)
+        return s.view(item)
 
     @app.post("/items/{item_id}/withdraw")
     async def withdraw_item(item_id: str, request: Request, who: Caller, body: Withdrawal | None = None) -> dict:
@@ -171,7 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await handle.signal("withdrawn")
             except RPCError as e:  # the workflow also learns it from the item's refusal of the next decision
                 logging.getLogger(__name__).warning("could not tell %s about the withdrawal: %s", handle.id, e)
-        return item_view(item, s.settings.categories)
+        return s.view(item)
 
     @app.post("/import", status_code=201)
     async def import_records(batch: ImportBatch, request: Request, who: Caller) -> dict:

@@ -15,8 +15,9 @@ from faststream.nats import NatsBroker
 from contracts import subjects
 from contracts.envelope import Actor
 from contracts.errors import DomainError
-from contracts.reviews import CommandReply, PublishItem, RecordDecision, SubmissionQuery
+from contracts.reviews import CommandReply, DecisionDetails, PublishItem, RecordDecision, Reminder, SubmissionQuery
 from gongkai.config import Settings
+from services.items import publication
 
 if TYPE_CHECKING:
     from services.items.app import Service
@@ -45,7 +46,9 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                                     submission=item.submission)
             event = item.record_decision(submission=cmd.submission, stage=cmd.stage, outcome=cmd.outcome,
                                          user=cmd.decided_by, roles=cmd.roles, comment=cmd.comment,
-                                         workflow_id=cmd.workflow_id)
+                                         workflow_id=cmd.workflow_id,
+                                         details=DecisionDetails.model_validate(cmd.model_dump(
+                                             include=set(DecisionDetails.model_fields))))
             await svc.append(item, event, Actor(user=cmd.decided_by, roles=cmd.roles,
                                                 via=f"workflow:{cmd.workflow_id}"),
                              event_id=event_id, correlation_id=cmd.workflow_id)
@@ -57,13 +60,22 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                        description="Publish an item; refused unless its recorded decisions form a complete chain")
     async def publish(cmd: PublishItem) -> CommandReply:
         try:
+            item = await publication.publish(svc.log, svc.settings.deployment(), svc.load, cmd.aggregate_id,
+                                             cmd.submission, cmd.workflow_id)
+            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+        except DomainError as e:
+            return _refusal(e)
+
+    @broker.subscriber(subjects.CMD_REMIND, queue="items", title="remind",
+                       description="Record that a deadline passed or a review-again date came, once")
+    async def remind(cmd: Reminder) -> CommandReply:
+        try:
             item = await svc.load(cmd.aggregate_id)
-            if item.status.value == "published" and item.submission == cmd.submission:
-                return CommandReply(ok=True, seq=item.version, status="published", submission=item.submission)
-            event = item.publish(submission=cmd.submission)
-            await svc.append(item, event, Actor(user="system", via=f"workflow:{cmd.workflow_id}"),
-                             event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:publish:{cmd.workflow_id}")),
-                             correlation_id=cmd.workflow_id)
+            key = f"gongkai:remind:{cmd.workflow_id}:{cmd.kind}:{cmd.stage}"
+            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
+            if not any(st.envelope.event_id == event_id for st in item.history):
+                await svc.append(item, item.remind(cmd), Actor(user="system", via=f"workflow:{cmd.workflow_id}"),
+                                 event_id=event_id, correlation_id=cmd.workflow_id)
             return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
         except DomainError as e:
             return _refusal(e)

@@ -6,7 +6,7 @@ A command method checks the rules and returns the event to append; `Item.from_ev
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from contracts import chain
@@ -25,8 +25,10 @@ from contracts.items import (
     ItemSubmitted,
     ItemWithdrawn,
 )
-from contracts.reviews import DecisionRecorded
+from contracts.lifecycle import status_after
+from contracts.reviews import DecisionDetails, DecisionRecorded, Reminder, ReviewAgainDue, ReviewOverdue
 from contracts.roles import Principal, Role
+from contracts.scan import Finding
 from contracts.subjects import review_workflow_id
 from gongkai.eventlog import Stored
 
@@ -59,6 +61,9 @@ class Item:
     updated_at: datetime | None = None
     submission: int = 0
     decisions: list[Decision] = field(default_factory=list)  # of the current submission only
+    findings: list[Finding] = field(default_factory=list)  # the current submission's pre-publication scan
+    stage_started_at: datetime | None = None  # when the current stage began (its deadline counts from here)
+    reminders: list[Stored] = field(default_factory=list)  # overdue and review-again events
     published_at: datetime | None = None
     index_no: str | None = None
     imported: bool = False
@@ -79,41 +84,37 @@ class Item:
 
     @property
     def review(self) -> chain.ChainState:
-        return chain.replay(self.author, self.decisions)
+        return chain.replay(self.author, self.decisions, {f.id: f.blocking for f in self.findings})
 
     def apply(self, st: Stored) -> None:
         env, ev = st.envelope, st.envelope.event()
         self.version = st.seq
         self.history.append(st)
         self.updated_at = env.occurred_at
+        self.status = status_after(ev) or self.status
         match ev:
-            case ItemDrafted():
-                self.org, self.created_at = env.org, env.occurred_at
+            case ItemDrafted() | ItemImported():
+                self.org, self.created_at, self.imported = env.org, env.occurred_at, isinstance(ev, ItemImported)
                 self.kind, self.category, self.title, self.body = ev.kind, ev.category, ev.title, ev.body
                 self.formed_on, self.channels, self.interprets, self.author = (
                     ev.formed_on, list(ev.channels), ev.interprets, ev.author)
-            case ItemImported():
-                self.org, self.created_at, self.imported = env.org, env.occurred_at, True
-                self.kind, self.category, self.title, self.body = ev.kind, ev.category, ev.title, ev.body
-                self.formed_on, self.channels, self.interprets, self.author = (
-                    ev.formed_on, list(ev.channels), ev.interprets, ev.author)
-                self.status, self.published_at, self.index_no = ItemStatus.PUBLISHED, ev.published_at, ev.index_no
+                if isinstance(ev, ItemImported):
+                    self.published_at, self.index_no = ev.published_at, ev.index_no
             case ItemRevised():
                 for k, v in ev.changes.items():
                     setattr(self, k, date.fromisoformat(v) if k == "formed_on" and isinstance(v, str) else v)
             case ItemSubmitted():
-                self.status, self.submission, self.decisions = ItemStatus.IN_REVIEW, ev.submission, []
+                self.submission, self.decisions, self.findings = ev.submission, [], list(ev.findings)
+                self.stage_started_at = env.occurred_at
             case DecisionRecorded():
-                self.decisions.append(Decision.of(ev.stage, ev.outcome, ev.decided_by, ev.roles))
-                if ev.outcome is Outcome.RETURN:
-                    self.status = ItemStatus.RETURNED
-                elif ev.outcome is Outcome.REJECT:
-                    self.status = ItemStatus.REJECTED
+                self.decisions.append(Decision.of(ev.stage, ev.outcome, ev.decided_by, ev.roles,
+                                                  on_behalf_of=ev.on_behalf_of, acknowledged=ev.acknowledged))
+                self.stage_started_at = env.occurred_at
             case ItemPublished():
-                self.status, self.published_at, self.index_no = ItemStatus.PUBLISHED, ev.published_at, ev.index_no
+                self.published_at, self.index_no = ev.published_at, ev.index_no
                 self.channels = list(ev.channels) or self.channels
-            case ItemWithdrawn():
-                self.status = ItemStatus.WITHDRAWN
+            case ReviewOverdue() | ReviewAgainDue():
+                self.reminders.append(st)
 
     # ---- rules -------------------------------------------------------------------------------------------
     def _same_org(self, by: Principal) -> None:
@@ -150,13 +151,13 @@ class Item:
             check_category(self.kind, changes["category"], categories)
         return ItemRevised(changes=changes)
 
-    def submit(self, by: Principal) -> ItemSubmitted:
+    def submit(self, by: Principal, findings: list[Finding]) -> ItemSubmitted:
         self._own(by)
         if self.status not in EDITABLE:
             raise Conflict(f"状态为 {self.status} 的信息不能提交审查", f"an item in status {self.status} cannot be submitted",
                            code="not_submittable")
         n = self.submission + 1
-        return ItemSubmitted(submission=n, workflow_id=review_workflow_id("item", self.id, n))
+        return ItemSubmitted(submission=n, workflow_id=review_workflow_id("item", self.id, n), findings=findings)
 
     def withdraw(self, by: Principal, reason: str | None) -> Event:
         self._same_org(by)
@@ -169,24 +170,37 @@ class Item:
         return ItemWithdrawn(reason=reason)
 
     def record_decision(self, *, submission: int, stage: Stage, outcome: Outcome, user: str, roles: list[str],
-                        comment: str | None, workflow_id: str) -> Event:
+                        comment: str | None, workflow_id: str, details: DecisionDetails | None = None) -> Event:
         """The second guard: a decision is recorded only if it is the chain's next valid step."""
         if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
             raise Conflict("该次提交已不在审查中", "this submission is no longer in review", code="review_finished")
-        chain.check(self.review, Decision.of(stage, outcome, user, roles))
+        details = details or DecisionDetails()
+        chain.check(self.review, Decision.of(stage, outcome, user, roles, on_behalf_of=details.on_behalf_of,
+                                             acknowledged=details.acknowledged))
         return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
-                                roles=list(roles), comment=comment, workflow_id=workflow_id)
+                                roles=list(roles), comment=comment, workflow_id=workflow_id,
+                                **details.model_dump())
 
-    def publish(self, *, submission: int, index_no: str | None = None) -> Event:
+    def publish(self, *, submission: int, published_at: datetime, index_no: str) -> Event:
         """先审查后公开: refuse unless this submission's recorded decisions form a complete approved chain."""
         if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
             raise Conflict("该信息不在可发布的状态", f"item is {self.status}, not awaiting publication",
                            code="not_publishable")
-        if not chain.is_complete_approval(self.author, self.decisions):
+        if not chain.is_complete_approval(self.author, self.decisions, {f.id: f.blocking for f in self.findings}):
             raise Forbidden("未经完整审查链批准，不得发布", "the review chain has not approved this submission",
                             code="chain_incomplete")
-        return ItemPublished(submission=submission, published_at=datetime.now(UTC), index_no=index_no,
+        return ItemPublished(submission=submission, published_at=published_at, index_no=index_no,
                              channels=self.channels)
+
+    def remind(self, r: Reminder) -> Event:
+        """Record a passed deadline or a come review-again date, once per submission and kind."""
+        if r.submission != self.submission:
+            raise Conflict("提醒不属于当前提交", "the reminder is for another submission", code="stale_reminder")
+        if r.kind == "review_again":
+            return ReviewAgainDue(submission=r.submission, review_again_on=r.review_again_on,
+                                  remind_roles=r.remind_roles)
+        return ReviewOverdue(submission=r.submission, deadline=r.kind, stage=r.stage, due_at=r.due_at,
+                             remind_roles=r.remind_roles)
 
     def import_published(self, by: Principal, record: ItemImported) -> Event:
         if self.exists:

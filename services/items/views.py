@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from contracts.chain import STAGE_LABEL_ZH
 from contracts.items import ItemStatus
+from gongkai.deadlines import publication_deadline, stage_deadline
+from gongkai.deployment import Deployment
 from services.items.domain import Item
 
 
-def item_view(item: Item, categories: dict[str, str]) -> dict:
+def deadlines(item: Item, deployment: Deployment, now: datetime | None = None) -> list[dict]:
+    """Each deadline the item is held to now, with how it was computed (the days skipped and why)."""
+    now = now or datetime.now(UTC)
+    out = []
+    stage = item.review.stage if item.status is ItemStatus.IN_REVIEW else None
+    if stage and item.stage_started_at:
+        d = stage_deadline(stage, item.stage_started_at, deployment.stage_deadline)
+        out.append({"kind": "stage", "stage": stage.value, "starts_at": item.stage_started_at.isoformat(),
+                    **d.model_dump(mode="json"), "overdue": d.overdue(now)})
+    if item.formed_on and not item.imported:
+        d = publication_deadline(item.formed_on, deployment.publication_deadline)
+        out.append({"kind": "publication", "stage": None, "starts_on": item.formed_on.isoformat(),
+                    **d.model_dump(mode="json"), "overdue": d.overdue(item.published_at or now)})
+    return out
+
+
+def item_view(item: Item, categories: dict[str, str], deployment: Deployment) -> dict:
     review = item.review if item.status is ItemStatus.IN_REVIEW else None
     return {
         "id": item.id,
@@ -27,6 +47,10 @@ def item_view(item: Item, categories: dict[str, str]) -> dict:
         "stage_name": STAGE_LABEL_ZH[review.stage] if review and review.stage else None,
         "published_at": item.published_at.isoformat() if item.published_at else None,
         "index_no": item.index_no,
+        "deadlines": deadlines(item, deployment),
+        "findings": [f.model_dump(mode="json") for f in item.findings],
+        "reminders": [{"type": st.envelope.type, "occurred_at": st.envelope.occurred_at.isoformat(),
+                       **st.envelope.payload} for st in item.reminders],
         "imported": item.imported,
         "version": item.version,
         "created_at": item.created_at.isoformat() if item.created_at else None,

@@ -3,6 +3,8 @@ replaced by recording activities of the same names (the real commands are covere
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from temporalio import activity
@@ -18,9 +20,11 @@ from contracts.reviews import (
     DecisionInput,
     PublishItem,
     RecordDecision,
+    Reminder,
     ReviewState,
     SubmissionInput,
 )
+from workflows.activities import compute_deadline
 from workflows.publishing import PublishingWorkflow
 
 
@@ -36,6 +40,12 @@ class ItemsDouble:
     def __init__(self):
         self.decisions: list[RecordDecision] = []
         self.published: list[PublishItem] = []
+        self.reminders: list[Reminder] = []
+
+    @activity.defn(name="remind")
+    async def remind(self, cmd: Reminder) -> CommandReply:
+        self.reminders.append(cmd)
+        return CommandReply(ok=True)
 
     @activity.defn(name="record_decision")
     async def record_decision(self, cmd: RecordDecision) -> CommandReply:
@@ -49,24 +59,63 @@ class ItemsDouble:
 
 
 @pytest.fixture
-async def review(env):
+async def clock(time_skipping_path):
+    """A time-skipping server of the test's own: other tests' pending timers must not move its time."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=time_skipping_path,
+                                                        data_converter=pydantic_data_converter)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def started(request, env):
+    env = request.getfixturevalue("clock") if "clock" in request.fixturenames else env
+    """Start a review of a submission made of the given fields; yields (start(**fields), items double)."""
     items = ItemsDouble()
     queue = f"q-{uuid.uuid4()}"
     async with Worker(env.client, task_queue=queue, workflows=[PublishingWorkflow],
-                      activities=[items.record_decision, items.publish]):
-        sub = SubmissionInput(aggregate_id=str(uuid.uuid4()), org="org1", author="zhang.wei", submission=1)
-        handle = await env.client.start_workflow(PublishingWorkflow.run, sub, id=f"wf-{uuid.uuid4()}",
-                                                 task_queue=queue)
-        yield handle, items
+                      activities=[items.record_decision, items.publish, items.remind, compute_deadline],
+                      activity_executor=ThreadPoolExecutor(2)):
+        async def start(**fields):
+            sub = SubmissionInput(aggregate_id=str(uuid.uuid4()), org="org1", author="zhang.wei", submission=1,
+                                  **fields)
+            return await env.client.start_workflow(PublishingWorkflow.run, sub, id=f"wf-{uuid.uuid4()}",
+                                                   task_queue=queue)
+
+        yield start, items
 
 
-def decision(stage, user, *roles, outcome="approve", org="org1") -> DecisionInput:
+@pytest.fixture
+async def review(started):
+    start, items = started
+    yield await start(), items
+
+
+def decision(stage, user, *roles, outcome="approve", org="org1", **details) -> DecisionInput:
     return DecisionInput(stage=stage, outcome=outcome, user=user, roles=list(roles), org=org,
-                         request_id=str(uuid.uuid4()))
+                         request_id=str(uuid.uuid4()), **details)
 
 
 async def decide(handle, d: DecisionInput) -> ReviewState:
     return await handle.execute_update(subjects.DECIDE_UPDATE, d, result_type=ReviewState)
+
+
+async def timed(handle) -> None:
+    """Wait until the workflow has set the current stage's timer, so that skipped time can fire it."""
+    for _ in range(100):
+        if (await handle.query(subjects.STATE_QUERY, result_type=ReviewState)).due_at:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the stage got no deadline")
+
+
+async def settled(handle, condition, timeout: float = 5.0) -> None:
+    """Time skipped fires the timers; the reminders they cause are activities that finish a moment later."""
+    for _ in range(int(timeout / 0.05)):
+        await handle.query(subjects.STATE_QUERY)
+        if condition():
+            return
+        await asyncio.sleep(0.05)
 
 
 async def refused(handle, d: DecisionInput) -> tuple[str, str]:
@@ -140,3 +189,84 @@ async def test_a_repeated_request_is_answered_once(review):
     first = await decide(handle, d)
     again = await decide(handle, d)
     assert first == again and len(items.decisions) == 1
+
+
+async def test_escalation_to_the_leader_and_the_secrecy_bureau_then_publication(review):
+    handle, items = review
+    await decide(handle, decision("initial", "li.na", "officer"))
+    assert (await decide(handle, decision("recheck", "wang.qiang", "section_head", outcome="escalate"))).stage == "leader"
+    assert (await decide(handle, decision("leader", "zhao.min", "leader", outcome="escalate"))).stage == "secrecy"
+    assert await refused(handle, decision("secrecy", "zhang.bin", "office")) == ("Forbidden", "wrong_role")
+    s = await decide(handle, decision("secrecy", "zhang.bin", "office", on_behalf_of="区保密局"))
+    assert s.status == "published" and len(items.published) == 1
+    assert items.decisions[-1].on_behalf_of == "区保密局"
+
+
+async def test_the_secrecy_stage_cannot_escalate(review):
+    handle, _ = review
+    await decide(handle, decision("initial", "li.na", "officer"))
+    await decide(handle, decision("recheck", "wang.qiang", "section_head", outcome="escalate"))
+    await decide(handle, decision("leader", "zhao.min", "leader", outcome="escalate"))
+    assert await refused(handle, decision("secrecy", "bao", "secrecy", outcome="escalate")) == (
+        "Conflict", "outcome_not_allowed")
+
+
+async def test_a_stage_past_its_working_day_deadline_is_recorded_overdue_once_and_reminds_the_decider(clock, started):
+    env = clock
+    start, items = started
+    handle = await start(stage_deadline="3wd")
+    await timed(handle)
+    await env.sleep(timedelta(days=12))  # three working days are at most twelve calendar days, holidays included
+    await settled(handle, lambda: items.reminders)
+    overdue = [r for r in items.reminders if r.kind == "stage"]
+    assert len(overdue) == 1
+    assert overdue[0].stage == "initial" and overdue[0].remind_roles == ["officer"]
+    assert overdue[0].due_at <= await env.get_current_time()
+    # the review goes on; the next stage gets a deadline of its own
+    assert (await decide(handle, decision("initial", "li.na", "officer"))).stage == "recheck"
+    await timed(handle)
+    await env.sleep(timedelta(days=12))
+    await settled(handle, lambda: len(items.reminders) > 1)
+    assert [r.stage for r in items.reminders if r.kind == "stage"] == ["initial", "recheck"]
+
+
+async def test_deadlines_in_seconds_for_drills(clock, started):
+    env = clock
+    start, items = started
+    handle = await start(stage_deadline="30s")
+    await timed(handle)
+    await env.sleep(timedelta(seconds=20))
+    await settled(handle, lambda: items.reminders, timeout=0.5)
+    assert items.reminders == []
+    await env.sleep(timedelta(seconds=20))
+    await settled(handle, lambda: items.reminders)
+    assert [r.kind for r in items.reminders] == ["stage"]
+
+
+async def test_passing_the_art26_publication_deadline_reminds_the_reviewer_and_the_office(clock, started):
+    env = clock
+    start, items = started
+    now = await env.get_current_time()
+    handle = await start(stage_deadline="300s", publication_due_at=now + timedelta(hours=5))
+    await timed(handle)
+    await env.sleep(timedelta(hours=6))
+    await settled(handle, lambda: items.reminders)
+    assert ("publication", ["officer", "office"]) in [(r.kind, r.remind_roles) for r in items.reminders]
+
+
+async def test_a_reject_with_a_review_again_date_reminds_the_office_on_that_day(clock, started):
+    env = clock
+    start, items = started
+    handle = await start()
+    today = (await env.get_current_time()).date()
+    again = today + timedelta(days=30)
+    await decide(handle, decision("initial", "li.na", "officer", outcome="reject", reason_code="denied_process_info",
+                                  review_again_on=again))
+    await env.sleep(timedelta(days=28))  # the day begins at 00:00 in Shanghai, 16:00 UTC the day before
+    await settled(handle, lambda: items.reminders, timeout=0.5)
+    assert [r.kind for r in items.reminders if r.kind == "review_again"] == []
+    result = await handle.result()  # time skips to the day
+    assert result.status == "rejected"
+    again_reminders = [r for r in items.reminders if r.kind == "review_again"]
+    assert len(again_reminders) == 1 and again_reminders[0].review_again_on == again
+    assert again_reminders[0].remind_roles == ["office"]

@@ -54,14 +54,14 @@ def test_a_role_that_does_not_decide_the_stage_is_forbidden():
 
 
 def test_initial_cannot_escalate_and_secrecy_is_the_last_stage():
-    with pytest.raises(Invalid):
+    with pytest.raises(Conflict):
         chain.check(chain.ChainState(author="a"), Decision(Stage.INITIAL, Outcome.ESCALATE, "x", (Role.OFFICER,)))
     s = chain.advance(chain.ChainState(author="a"), OFFICER)
     s = chain.advance(s, Decision(Stage.RECHECK, Outcome.ESCALATE, "h", (Role.SECTION_HEAD,)))
     assert s.stage is Stage.LEADER
     s = chain.advance(s, Decision(Stage.LEADER, Outcome.ESCALATE, "l", (Role.LEADER,)))
     assert s.stage is Stage.SECRECY
-    with pytest.raises(Invalid):
+    with pytest.raises(Conflict):
         chain.check(s, Decision(Stage.SECRECY, Outcome.ESCALATE, "s", (Role.SECRECY,)))
 
 
@@ -71,3 +71,35 @@ def test_return_and_reject_end_the_submission(outcome, verdict):
     assert s.verdict is verdict and s.finished
     with pytest.raises(Conflict):
         chain.check(s, HEAD)
+
+
+def test_the_office_may_enter_the_secrecy_bureaus_decision_only_on_its_behalf():
+    s = chain.ChainState(author="a", stage=Stage.SECRECY, deciders=["o", "h", "l"])
+    office = (Role.OFFICE,)
+    with pytest.raises(Forbidden):
+        chain.check(s, Decision(Stage.SECRECY, Outcome.APPROVE, "zhang.bin", office))
+    chain.check(s, Decision(Stage.SECRECY, Outcome.APPROVE, "zhang.bin", office, on_behalf_of="区保密局"))
+    with pytest.raises(Forbidden):  # on behalf of nobody at another stage
+        chain.check(chain.ChainState(author="a", stage=Stage.LEADER),
+                    Decision(Stage.LEADER, Outcome.APPROVE, "zhang.bin", office, on_behalf_of="区保密局"))
+
+
+def test_every_scan_finding_must_be_acknowledged_by_each_approving_reviewer():
+    s = chain.ChainState(author="a", findings={"mobile:1": False, "id_card:2": False})
+    with pytest.raises(Invalid) as e:
+        chain.check(s, Decision(Stage.INITIAL, Outcome.APPROVE, "o", (Role.OFFICER,), acknowledged=frozenset({"mobile:1"})))
+    assert e.value.code == "findings_not_acknowledged" and "id_card:2" in e.value.en
+    both = frozenset({"mobile:1", "id_card:2"})
+    s = chain.advance(s, Decision(Stage.INITIAL, Outcome.APPROVE, "o", (Role.OFFICER,), acknowledged=both))
+    with pytest.raises(Invalid):  # the next reviewer acknowledges too
+        chain.check(s, Decision(Stage.RECHECK, Outcome.APPROVE, "h", (Role.SECTION_HEAD,)))
+    chain.check(s, Decision(Stage.RECHECK, Outcome.REJECT, "h", (Role.SECTION_HEAD,)))  # refusing needs none
+
+
+def test_an_item_with_a_secrecy_mark_can_never_be_approved():
+    s = chain.ChainState(author="a", findings={"secrecy_mark:1": True})
+    with pytest.raises(Forbidden) as e:
+        chain.check(s, Decision(Stage.INITIAL, Outcome.APPROVE, "o", (Role.OFFICER,),
+                                acknowledged=frozenset({"secrecy_mark:1"})))
+    assert e.value.code == "secrecy_mark"
+    assert not chain.is_complete_approval("a", [OFFICER, HEAD], {"secrecy_mark:1": True})

@@ -14,6 +14,7 @@ from contracts.envelope import Actor, Envelope, Event
 from contracts.generate import SCHEMAS_DIR, event_file, render
 from contracts.items import (
     ImportedReview,
+    IndexAssigned,
     ItemDrafted,
     ItemImported,
     ItemKind,
@@ -23,7 +24,7 @@ from contracts.items import (
     ItemWithdrawn,
 )
 from contracts.registry import EVENT_CLASSES
-from contracts.reviews import DecisionRecorded
+from contracts.reviews import DecisionRecorded, ReviewAgainDue, ReviewOverdue
 
 REGENERATE = "run `python -m contracts.generate` and commit contracts/schemas/"
 WHEN = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -39,6 +40,9 @@ EXAMPLES: list[Event] = [
     ItemPublished(submission=1, published_at=WHEN, index_no="000000-2026-00001", channels=["website"]),
     ItemImported(kind=ItemKind.PROACTIVE, title="旧信息", author="zhao", published_at=WHEN,
                  reviews=[ImportedReview(stage="initial", outcome="approve", user="qian", decided_on=None)]),
+    IndexAssigned(year=2026, seq=1, index_no="004230122/2026-00001", item_id="x1"),
+    ReviewOverdue(submission=1, deadline="stage", stage=Stage.INITIAL, due_at=WHEN, remind_roles=["officer"]),
+    ReviewAgainDue(submission=1, review_again_on=date(2027, 1, 4), remind_roles=["office"]),
 ]
 
 

@@ -1,0 +1,54 @@
+"""Deadlines of the review chain, from the deployment's durations and the one working-day calendar.
+
+The worker (for its timers, through an activity so that a replay sees the same instant), the items service
+(to show each deadline and how it was computed) and the reviews service (for the inbox) all call this.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel
+
+from contracts.lifecycle import SHANGHAI
+from gongkai import workdays
+from gongkai.deployment import Duration
+
+
+class DeadlineInfo(BaseModel):
+    rule: str  # what the deadline is for, e.g. "stage initial: 3 working days"
+    due_at: datetime | None = None  # None: no calendar knows the days it would need (see warning)
+    due_on: date | None = None
+    explanation: str = ""
+    warning: str | None = None
+
+    def overdue(self, now: datetime) -> bool:
+        return self.due_at is not None and now > self.due_at
+
+
+def deadline(rule: str, start: datetime | date, duration: Duration,
+             calendar: workdays.Calendar | None = None) -> DeadlineInfo:
+    """`duration` after `start`: working days counted from the next day, ending at the end of the due day in
+    Asia/Shanghai; or plain seconds (drills and tests)."""
+    if duration.unit == "s":
+        begin = start if isinstance(start, datetime) else datetime.combine(start, datetime.min.time(), SHANGHAI)
+        due = begin + timedelta(seconds=duration.amount)
+        return DeadlineInfo(rule=rule, due_at=due, due_on=due.astimezone(SHANGHAI).date(),
+                            explanation=f"按配置以秒计：{duration.amount:g} 秒 / {duration.amount:g} seconds by configuration")
+    day = start.astimezone(SHANGHAI).date() if isinstance(start, datetime) else start
+    try:
+        d = workdays.add_working_days(day, int(duration.amount), calendar=calendar)
+    except workdays.CalendarUnknown as e:
+        return DeadlineInfo(rule=rule, warning=str(e))
+    return DeadlineInfo(rule=rule, due_at=d.due_at(), due_on=d.due_on, explanation=d.explain())
+
+
+def stage_deadline(stage: str, started_at: datetime, duration: Duration,
+                   calendar: workdays.Calendar | None = None) -> DeadlineInfo:
+    return deadline(f"{stage}: {duration}", started_at, duration, calendar)
+
+
+def publication_deadline(formed_on: date, duration: Duration,
+                         calendar: workdays.Calendar | None = None) -> DeadlineInfo:
+    """Art. 26: proactive information goes out within 20 working days of being formed or changed."""
+    return deadline(f"publication (Art. 26): {duration} after formed_on", formed_on, duration, calendar)

@@ -1,0 +1,98 @@
+"""The deployment's configuration file (TOML): its orgs — display name, 索引号 prefix and pattern, sensitive
+words — and the review deadlines. Environment variables (gongkai.config) say where things run; this file
+says how this body works.
+
+    [orgs.zhangdian-jgsw]
+    name = "淄博市张店区机关事务服务中心"
+    index_prefix = "004230122"              # 组织机构代码 (9) or 统一社会信用代码 (18)
+    index_pattern = "{prefix}/{year}-{seq:05d}"
+    sensitive_words = ["内部资料"]
+
+    [review]
+    stage_deadline = "3wd"                   # working days; "90s" runs a test in seconds
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+DEFAULT_INDEX_PATTERN = "{prefix}/{year}-{seq:05d}"  # 前段码/后段码, the 2008 national catalogue guideline
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(wd|s)\s*$")
+
+
+def check_org_code(code: str) -> str:
+    if not ORG_CODE.match(code):
+        raise ValueError(f"org code {code!r} must be 1-64 letters, digits, '-' or '_'")
+    return code
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A deadline length: working days (`3wd`, the legal unit) or seconds (`90s`, for tests and drills)."""
+
+    amount: float
+    unit: str  # "wd" or "s"
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        m = DURATION.match(text)
+        if not m:
+            raise ValueError(f"duration {text!r}: write working days as '3wd' or seconds as '90s'")
+        return cls(float(m.group(1)), m.group(2))
+
+    def __str__(self) -> str:
+        return f"{self.amount:g}{self.unit}"
+
+
+@dataclass(frozen=True)
+class OrgConfig:
+    code: str
+    name: str | None = None
+    index_prefix: str | None = None
+    index_pattern: str = DEFAULT_INDEX_PATTERN
+    sensitive_words: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        check_org_code(self.code)
+        try:
+            sample = self.index_no(2026, 1)
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"org {self.code}: index_pattern {self.index_pattern!r} is not valid: {e}") from None
+        if sample == self.index_no(2026, 2) or "2026" not in sample:
+            raise ValueError(f"org {self.code}: index_pattern must contain {{year}} and {{seq}}")
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.code
+
+    def index_no(self, year: int, seq: int) -> str:
+        """索引号 of the seq-th publication of `year`."""
+        return self.index_pattern.format(prefix=self.index_prefix or self.code, org=self.code, year=year, seq=seq)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    orgs: dict[str, OrgConfig] = field(default_factory=dict)
+    stage_deadline: Duration = Duration(3, "wd")
+    publication_deadline: Duration = Duration(20, "wd")  # Art. 26: within 20 working days of formed_on
+
+    def org(self, code: str) -> OrgConfig:
+        """An org the file does not name still works under its code."""
+        return self.orgs.get(code) or OrgConfig(code=check_org_code(code))
+
+    @classmethod
+    def load(cls, path: Path | None) -> Deployment:
+        if path is None or not path.exists():
+            return cls()
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        orgs = {code: OrgConfig(code=code, name=o.get("name"), index_prefix=o.get("index_prefix"),
+                                index_pattern=o.get("index_pattern", DEFAULT_INDEX_PATTERN),
+                                sensitive_words=tuple(o.get("sensitive_words", ())))
+                for code, o in data.get("orgs", {}).items()}
+        review = data.get("review", {})
+        return cls(orgs=orgs, stage_deadline=Duration.parse(review.get("stage_deadline", "3wd")),
+                   publication_deadline=Duration.parse(review.get("publication_deadline", "20wd")))

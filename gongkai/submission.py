@@ -1,0 +1,38 @@
+"""The input of a submission's publishing workflow, read off the item's events: the items service builds it
+when it starts the workflow and the reviews service when a decision has to start it (update-with-start);
+both must build the same thing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from contracts.items import ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
+from contracts.reviews import SubmissionInput
+from gongkai.deadlines import publication_deadline
+from gongkai.deployment import Deployment
+from gongkai.eventlog import Stored
+
+
+def submission_input(item_id: str, events: list[Stored], deployment: Deployment) -> SubmissionInput | None:
+    """The latest submission of the item, or None if it was never submitted."""
+    org = author = title = ""
+    formed_on: date | None = None
+    submitted: ItemSubmitted | None = None
+    for st in events:
+        ev = st.envelope.event()
+        if isinstance(ev, ItemDrafted | ItemImported):
+            org, author, title, formed_on = st.envelope.org, ev.author, ev.title, ev.formed_on
+        elif isinstance(ev, ItemRevised):
+            title = str(ev.changes.get("title", title))
+            if "formed_on" in ev.changes:
+                value = ev.changes["formed_on"]
+                formed_on = date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[assignment]
+        elif isinstance(ev, ItemSubmitted):
+            submitted = ev
+    if submitted is None:
+        return None
+    due = publication_deadline(formed_on, deployment.publication_deadline).due_at if formed_on else None
+    return SubmissionInput(aggregate="item", aggregate_id=item_id, org=org, author=author,
+                           submission=submitted.submission, title=title,
+                           stage_deadline=str(deployment.stage_deadline), publication_due_at=due,
+                           findings={f.id: f.blocking for f in submitted.findings})
