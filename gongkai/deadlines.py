@@ -6,7 +6,7 @@ The worker (for its timers, through an activity so that a replay sees the same i
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -30,6 +30,8 @@ def deadline(rule: str, start: datetime | date, duration: Duration,
              calendar: workdays.Calendar | None = None) -> DeadlineInfo:
     """`duration` after `start`: working days counted from the next day, ending at the end of the due day in
     Asia/Shanghai; or plain seconds (drills and tests)."""
+    if isinstance(start, datetime) and start.tzinfo is None:  # SQLite gives back naive UTC timestamps
+        start = start.replace(tzinfo=UTC)
     if duration.unit == "s":
         begin = start if isinstance(start, datetime) else datetime.combine(start, datetime.min.time(), SHANGHAI)
         due = begin + timedelta(seconds=duration.amount)

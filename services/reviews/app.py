@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from sqlmodel import Session, select
@@ -17,36 +18,49 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import chain, subjects
 from contracts.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable, from_parts
-from contracts.items import ItemPublished, ItemSubmitted, ItemWithdrawn
-from contracts.reviews import DecisionInput, DecisionRecorded, DecisionRequest, ReviewState, SubmissionInput
+from contracts.items import ItemStatus
+from contracts.lifecycle import status_after
+from contracts.reviews import DecisionInput, DecisionRequest, ReviewState, SubmissionInput
 from contracts.roles import Principal
 from gongkai import projection, runtime
 from gongkai.config import Settings
+from gongkai.deadlines import stage_deadline
+from gongkai.deployment import Deployment
 from gongkai.eventlog import EventLog
 from gongkai.http import Caller, install
+from gongkai.submission import submission_input
 from services.reviews.inbox import Inbox, Task
 
 
-def open_tasks(engine, who: Principal) -> list[dict]:
-    """What the caller may decide now: their org, a stage their role decides, not their own item, not a
-    submission they already decided."""
-    stages = [s for s, role in chain.DECIDER.items() if role in who.roles]
+def open_tasks(engine, who: Principal, deployment: Deployment, now: datetime | None = None) -> list[dict]:
+    """What the caller may decide now: their org, a stage their role decides (or enters on an outside body's
+    behalf), not their own item, not a submission they already decided; overdue ones first."""
+    stages = [s for s in chain.Stage if chain.DECIDER[s] in who.roles or chain.ON_BEHALF.get(s) in who.roles]
     if not stages:
         return []
+    now = now or datetime.now(UTC)
     with Session(engine) as db:
         rows = db.exec(select(Task).where(Task.org == who.org, Task.stage.in_(stages))  # type: ignore[union-attr]
                        .order_by(Task.stage_since)).all()
-    return [
-        {"aggregate": t.aggregate, "id": t.aggregate_id, "title": t.title, "kind": t.kind, "category": t.category,
-         "author": t.author, "submission": t.submission, "stage": t.stage,
-         "stage_name": chain.STAGE_LABEL_ZH[chain.Stage(t.stage)], "outcomes": sorted(chain.ALLOWED[chain.Stage(t.stage)]),
-         "submitted_at": t.submitted_at, "stage_since": t.stage_since}
-        for t in rows
-        if t.author != who.user and who.user not in json.loads(t.deciders)
-    ]
+    tasks = []
+    for t in rows:
+        if t.author == who.user or who.user in json.loads(t.deciders):
+            continue
+        stage = chain.Stage(t.stage)
+        due = stage_deadline(stage, t.stage_since, deployment.stage_deadline) if t.stage_since else None
+        tasks.append({
+            "aggregate": t.aggregate, "id": t.aggregate_id, "title": t.title, "kind": t.kind, "category": t.category,
+            "author": t.author, "submission": t.submission, "stage": stage.value,
+            "stage_name": chain.STAGE_LABEL_ZH[stage], "outcomes": sorted(chain.ALLOWED[stage]),
+            "submitted_at": t.submitted_at, "stage_since": t.stage_since,
+            "due_at": due.due_at if due else None, "due_on": due.due_on if due else None,
+            "deadline": due.explanation if due else None, "deadline_warning": due.warning if due else None,
+            "overdue": bool(due and due.overdue(now)),
+        })
+    return sorted(tasks, key=lambda t: not t["overdue"])  # stable: oldest first within each group
 
 
-async def submission_under_review(log: EventLog, aggregate: str, aggregate_id: str,
+async def submission_under_review(log: EventLog, deployment: Deployment, aggregate: str, aggregate_id: str,
                                   who: Principal) -> SubmissionInput:
     """The submission a decision is for, read from the log: 404 unknown, 403 another org, 409 not in review."""
     try:
@@ -55,30 +69,23 @@ async def submission_under_review(log: EventLog, aggregate: str, aggregate_id: s
         events = []
     if not events:
         raise NotFound("信息不存在", f"no {aggregate} {aggregate_id}", code="not_found")
-    first = events[0].envelope
-    if first.org != who.org:
+    if events[0].envelope.org != who.org:
         raise Forbidden("不能审查其他单位的信息", "this item belongs to another org", code="other_org")
-    submission, decisions, open_ = 0, [], False
-    for st in events:
-        ev = st.envelope.event()
-        if isinstance(ev, ItemSubmitted):
-            submission, decisions, open_ = ev.submission, [], True
-        elif isinstance(ev, DecisionRecorded) and ev.submission == submission:
-            decisions.append(chain.Decision.of(ev.stage, ev.outcome, ev.decided_by, ev.roles))
-        elif isinstance(ev, ItemPublished | ItemWithdrawn):
-            open_ = False
-    if not submission:
+    sub = submission_input(aggregate_id, events, deployment)
+    if sub is None:
         raise Conflict("该信息尚未提交审查", "the item has not been submitted for review", code="not_in_review")
-    if not open_ or chain.replay(first.payload.get("author", ""), decisions).finished:
+    status = None
+    for st in events:
+        status = status_after(st.envelope.event()) or status
+    if status is not ItemStatus.IN_REVIEW:
         raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
                        code="review_finished")
-    return SubmissionInput(aggregate=aggregate, aggregate_id=aggregate_id, org=first.org,
-                           author=first.payload.get("author", ""), submission=submission,
-                           title=first.payload.get("title", ""))
+    return sub
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    deployment = settings.deployment()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -92,15 +99,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/tasks")
     async def tasks(request: Request, who: Caller) -> dict:
-        rows = await asyncio.to_thread(open_tasks, request.app.state.engine, who)
+        rows = await asyncio.to_thread(open_tasks, request.app.state.engine, who, deployment)
         return {"tasks": rows, "position": projection.position(request.app.state.engine, Inbox())}
 
     @app.post("/items/{item_id}/decisions")
     async def decide(item_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
-        sub = await submission_under_review(request.app.state.log, "item", item_id, who)
-        inp = DecisionInput(stage=body.stage, outcome=body.outcome, comment=body.comment, user=who.user,
-                            roles=[r.value for r in who.roles], org=who.org,
-                            request_id=request.headers.get("Idempotency-Key") or str(uuid.uuid4()))
+        sub = await submission_under_review(request.app.state.log, deployment, "item", item_id, who)
+        inp = DecisionInput(user=who.user, roles=[r.value for r in who.roles], org=who.org,
+                            request_id=request.headers.get("Idempotency-Key") or str(uuid.uuid4()),
+                            **body.model_dump())
         try:
             # update-with-start: should the submission's workflow be missing (the items service stopped
             # between recording the submission and starting it), the first decision starts it

@@ -62,9 +62,11 @@ class Api:
     def submit(self, who: dict, item_id: str) -> httpx.Response:
         return self.http.post(self.items(f"/items/{item_id}/submit"), headers=who)
 
-    def decide(self, who: dict, item_id: str, stage: str, outcome: str = "approve") -> httpx.Response:
+    def decide(self, who: dict, item_id: str, stage: str, outcome: str = "approve", **extra) -> httpx.Response:
+        if outcome == "reject":
+            extra.setdefault("reason_code", "denied_process_info")
         return self.http.post(self.reviews(f"/items/{item_id}/decisions"), headers=who,
-                              json={"stage": stage, "outcome": outcome, "comment": "同意"})
+                              json={"stage": stage, "outcome": outcome, "comment": "同意", **extra})
 
     def item(self, who: dict, item_id: str) -> dict:
         r = self.http.get(self.items(f"/items/{item_id}"), headers=who)
