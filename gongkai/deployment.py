@@ -8,8 +8,11 @@ says how this body works.
     index_pattern = "{prefix}/{year}-{seq:05d}"
     sensitive_words = ["内部资料"]
 
+    stage_deadline = "2wd"                   # optional: this org's own, stricter rule
+
     [review]
-    stage_deadline = "3wd"                   # working days; "90s" runs a test in seconds
+    stage_deadline = "3wd"                   # working days; "90s" runs a drill in seconds
+    publication_deadline = "20wd"            # Art. 26
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ class OrgConfig:
     index_prefix: str | None = None
     index_pattern: str = DEFAULT_INDEX_PATTERN
     sensitive_words: tuple[str, ...] = ()
+    stage_deadline: Duration | None = None  # an org's own rule, stricter than the deployment's
 
     def __post_init__(self) -> None:
         check_org_code(self.code)
@@ -84,6 +88,9 @@ class Deployment:
         """An org the file does not name still works under its code."""
         return self.orgs.get(code) or OrgConfig(code=check_org_code(code))
 
+    def stage_deadline_for(self, org: str) -> Duration:
+        return self.org(org).stage_deadline or self.stage_deadline
+
     @classmethod
     def load(cls, path: Path | None) -> Deployment:
         if path is None or not path.exists():
@@ -91,7 +98,8 @@ class Deployment:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         orgs = {code: OrgConfig(code=code, name=o.get("name"), index_prefix=o.get("index_prefix"),
                                 index_pattern=o.get("index_pattern", DEFAULT_INDEX_PATTERN),
-                                sensitive_words=tuple(o.get("sensitive_words", ())))
+                                sensitive_words=tuple(o.get("sensitive_words", ())),
+                                stage_deadline=Duration.parse(o["stage_deadline"]) if "stage_deadline" in o else None)
                 for code, o in data.get("orgs", {}).items()}
         review = data.get("review", {})
         return cls(orgs=orgs, stage_deadline=Duration.parse(review.get("stage_deadline", "3wd")),

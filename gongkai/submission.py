@@ -34,5 +34,5 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
     due = publication_deadline(formed_on, deployment.publication_deadline).due_at if formed_on else None
     return SubmissionInput(aggregate="item", aggregate_id=item_id, org=org, author=author,
                            submission=submitted.submission, title=title,
-                           stage_deadline=str(deployment.stage_deadline), publication_due_at=due,
+                           stage_deadline=str(deployment.stage_deadline_for(org)), publication_due_at=due,
                            findings={f.id: f.blocking for f in submitted.findings})

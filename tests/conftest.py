@@ -14,6 +14,19 @@ for _k in [k for k in os.environ if k.startswith("GONGKAI_")]:
     del os.environ[_k]
 
 
+#: the deployment configuration of the shared test stack: orgs whose drills run in seconds
+STACK_CONFIG = """
+[orgs.drill]
+name = "演练单位"
+stage_deadline = "3s"
+
+[orgs.numbered]
+name = "淄博市张店区机关事务服务中心"
+index_prefix = "004230122"
+sensitive_words = ["内部资料"]
+"""
+
+
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory):
     server = NatsServer(tmp_path_factory.mktemp("nats"))
@@ -32,7 +45,7 @@ def fresh_nats(tmp_path):
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The whole system as a user starts it: `gongkai up` on free ports, shared by the end-to-end tests."""
-    s = StackProcess(tmp_path_factory.mktemp("stack") / "data")
+    s = StackProcess(tmp_path_factory.mktemp("stack") / "data", config=STACK_CONFIG)
     s.start()
     yield s
     s.stop()

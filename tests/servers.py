@@ -55,6 +55,7 @@ class StackProcess:
     ports: dict[str, int] = field(default_factory=lambda: {
         n: free_port() for n in ("NATS", "TEMPORAL", "ITEMS", "REVIEWS", "REPORTS", "DASHBOARD")})
     proc: subprocess.Popen | None = None
+    config: str | None = None  # the deployment's gongkai.toml, written before the first start
 
     @property
     def env(self) -> dict[str, str]:
@@ -75,6 +76,9 @@ class StackProcess:
         return f"127.0.0.1:{self.ports['TEMPORAL']}"
 
     def start(self, *args: str, timeout: float = 90) -> None:
+        if self.config is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            (self.data_dir / "gongkai.toml").write_text(self.config, encoding="utf-8")
         log_path = self.data_dir.parent / f"{self.data_dir.name}-up.log"
         offset = log_path.stat().st_size if log_path.exists() else 0  # read only what this start prints
         out = open(log_path, "ab")

@@ -17,7 +17,7 @@ def deadlines(item: Item, deployment: Deployment, now: datetime | None = None) -
     out = []
     stage = item.review.stage if item.status is ItemStatus.IN_REVIEW else None
     if stage and item.stage_started_at:
-        d = stage_deadline(stage, item.stage_started_at, deployment.stage_deadline)
+        d = stage_deadline(stage, item.stage_started_at, deployment.stage_deadline_for(item.org))
         out.append({"kind": "stage", "stage": stage.value, "starts_at": item.stage_started_at.isoformat(),
                     **d.model_dump(mode="json"), "overdue": d.overdue(now)})
     if item.formed_on and not item.imported:

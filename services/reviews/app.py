@@ -47,7 +47,7 @@ def open_tasks(engine, who: Principal, deployment: Deployment, now: datetime | N
         if t.author == who.user or who.user in json.loads(t.deciders):
             continue
         stage = chain.Stage(t.stage)
-        due = stage_deadline(stage, t.stage_since, deployment.stage_deadline) if t.stage_since else None
+        due = stage_deadline(stage, t.stage_since, deployment.stage_deadline_for(t.org)) if t.stage_since else None
         tasks.append({
             "aggregate": t.aggregate, "id": t.aggregate_id, "title": t.title, "kind": t.kind, "category": t.category,
             "author": t.author, "submission": t.submission, "stage": stage.value,
