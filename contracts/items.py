@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from contracts.envelope import Event
 from contracts.scan import Finding
@@ -43,6 +45,52 @@ DEFAULT_CATEGORIES: dict[str, str] = {
 EDITABLE = frozenset({ItemStatus.DRAFT, ItemStatus.RETURNED})
 
 
+class Validity(StrEnum):
+    VALID = "valid"  # 有效
+    EXPIRED = "expired"  # 失效
+    REPEALED = "repealed"  # 废止
+
+
+class DisclosureMode(StrEnum):
+    PROACTIVE = "proactive"  # 主动公开
+    ON_REQUEST = "on_request"  # 依申请公开
+    NOT_DISCLOSED = "not_disclosed"  # 不予公开
+
+
+DOC_NUMBER = re.compile(r"^\S+〔\d{4}〕\d+号$")
+
+
+class ItemMetadata(BaseModel):
+    """What a portal shows beside an item (domain notes §4.3); every field optional, each validated."""
+
+    publisher: str | None = Field(default=None, max_length=100, description="发布机构, the full official name")
+    doc_number: str | None = Field(default=None, max_length=60, description="文号, e.g. 国发〔2018〕43号")
+    written_on: date | None = Field(default=None, description="成文日期")
+    topic_category: str | None = Field(default=None, max_length=100, description="主题分类, e.g. 卫生、体育\\医药管理")
+    genre: str | None = Field(default=None, max_length=30, description="体裁分类, e.g. 通知")
+    keywords: list[str] = Field(default_factory=list, max_length=20, description="主题词")
+    summary: str | None = Field(default=None, max_length=500, description="内容概述")
+    disclosure_mode: DisclosureMode = Field(default=DisclosureMode.PROACTIVE, description="公开方式")
+    disclosure_scope: Literal["public", "applicant"] = Field(default="public", description="公开范围")
+    disclosure_period: Literal["long_term", "limited"] = Field(default="long_term", description="公开时限")
+    validity: Validity = Field(default=Validity.VALID, description="有效性")
+    effective_on: date | None = Field(default=None, description="实施日期")
+    repealed_on: date | None = Field(default=None, description="废止日期")
+    responsible_unit: str | None = Field(default=None, max_length=100, description="责任部门")
+    source: str | None = Field(default=None, max_length=100, description="信息来源")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ItemMetadata:
+        if self.doc_number and not DOC_NUMBER.match(self.doc_number):
+            raise ValueError("doc_number must read like 国发〔2018〕43号, with 〔〕 brackets / "
+                             "文号格式应为“机关代字〔年份〕序号号”")
+        if self.effective_on and self.repealed_on and self.repealed_on < self.effective_on:
+            raise ValueError("repealed_on is before effective_on / 废止日期早于实施日期")
+        if self.validity is Validity.REPEALED and not self.repealed_on:
+            raise ValueError("a repealed item needs repealed_on / 废止须填写废止日期")
+        return self
+
+
 class ItemContent(BaseModel):
     """What an author writes; shared by the draft and the import events."""
 
@@ -53,6 +101,13 @@ class ItemContent(BaseModel):
     formed_on: date | None = None  # 生成日期: the day the information was formed (Art. 26 clock)
     channels: list[str] = Field(default_factory=list)
     interprets: str | None = None  # the item an interpretation explains
+    metadata: ItemMetadata = Field(default_factory=ItemMetadata)
+
+    @model_validator(mode="after")
+    def _dates(self) -> ItemContent:
+        if self.formed_on and self.metadata.written_on and self.formed_on < self.metadata.written_on:
+            raise ValueError("formed_on is before the written date / 生成日期早于成文日期")
+        return self
 
 
 class ItemDrafted(Event):
@@ -67,6 +122,7 @@ class ItemDrafted(Event):
     formed_on: date | None = None
     channels: list[str] = Field(default_factory=list)
     interprets: str | None = None
+    metadata: ItemMetadata = Field(default_factory=ItemMetadata)
     author: str
 
 
@@ -127,6 +183,7 @@ class ItemImported(Event):
     formed_on: date | None = None
     channels: list[str] = Field(default_factory=list)
     interprets: str | None = None
+    metadata: ItemMetadata = Field(default_factory=ItemMetadata)
     author: str
     published_at: datetime
     index_no: str | None = None

@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from contracts import subjects
 from contracts.envelope import Actor, Envelope, Event
 from contracts.errors import Forbidden, NotFound
-from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemStatus
+from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemMetadata, ItemStatus
 from contracts.roles import Principal, Role
 from contracts.scan import scan
 from gongkai import projection, runtime
@@ -219,6 +219,7 @@ class ImportedItem(BaseModel):
     formed_on: date | None = None
     channels: list[str] = Field(default_factory=list)
     interprets: str | None = None
+    metadata: ItemMetadata = Field(default_factory=ItemMetadata)
     author: str
     published_at: datetime
     index_no: str | None = None
@@ -231,7 +232,8 @@ class ImportBatch(BaseModel):
 
 def _content(item: Item) -> dict:
     return {"kind": item.kind, "category": item.category, "title": item.title, "body": item.body,
-            "formed_on": item.formed_on, "channels": item.channels, "interprets": item.interprets}
+            "formed_on": item.formed_on, "channels": item.channels, "interprets": item.interprets,
+            "metadata": item.metadata}
 
 
 app = None  # created by `gongkai.serve`, so that importing this module starts nothing

@@ -19,6 +19,7 @@ from contracts.items import (
     ItemDrafted,
     ItemImported,
     ItemKind,
+    ItemMetadata,
     ItemPublished,
     ItemRevised,
     ItemStatus,
@@ -33,7 +34,7 @@ from contracts.subjects import review_workflow_id
 from gongkai.eventlog import Stored
 
 WRITERS = frozenset({Role.AUTHOR, Role.OFFICE})
-REVISABLE_FIELDS = frozenset({"category", "title", "body", "formed_on", "channels", "interprets"})
+REVISABLE_FIELDS = frozenset({"category", "title", "body", "formed_on", "channels", "interprets", "metadata"})
 
 
 def check_category(kind: ItemKind, category: str | None, categories: dict[str, str]) -> None:
@@ -42,6 +43,15 @@ def check_category(kind: ItemKind, category: str | None, categories: dict[str, s
     if category is not None and category not in categories:
         raise Invalid(f"未知的类别 {category}", f"unknown category {category!r}; known: {', '.join(categories)}",
                       code="unknown_category")
+
+
+def _revised(field_name: str, value: object) -> object:
+    """A revised field as stored (JSON) back to its type."""
+    if field_name == "formed_on" and isinstance(value, str):
+        return date.fromisoformat(value)
+    if field_name == "metadata":
+        return ItemMetadata.model_validate(value)
+    return value
 
 
 @dataclass
@@ -55,6 +65,7 @@ class Item:
     formed_on: date | None = None
     channels: list[str] = field(default_factory=list)
     interprets: str | None = None
+    metadata: ItemMetadata = field(default_factory=ItemMetadata)
     author: str = ""
     status: ItemStatus = ItemStatus.DRAFT
     created_at: datetime | None = None
@@ -98,11 +109,12 @@ class Item:
                 self.kind, self.category, self.title, self.body = ev.kind, ev.category, ev.title, ev.body
                 self.formed_on, self.channels, self.interprets, self.author = (
                     ev.formed_on, list(ev.channels), ev.interprets, ev.author)
+                self.metadata = ev.metadata
                 if isinstance(ev, ItemImported):
                     self.published_at, self.index_no = ev.published_at, ev.index_no
             case ItemRevised():
                 for k, v in ev.changes.items():
-                    setattr(self, k, date.fromisoformat(v) if k == "formed_on" and isinstance(v, str) else v)
+                    setattr(self, k, _revised(k, v))
             case ItemSubmitted():
                 self.submission, self.decisions, self.findings = ev.submission, [], list(ev.findings)
                 self.stage_started_at = env.occurred_at

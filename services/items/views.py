@@ -40,6 +40,7 @@ def item_view(item: Item, categories: dict[str, str], deployment: Deployment) ->
         "formed_on": item.formed_on.isoformat() if item.formed_on else None,
         "channels": item.channels,
         "interprets": item.interprets,
+        "metadata": item.metadata.model_dump(mode="json"),
         "author": item.author,
         "status": item.status.value,
         "submission": item.submission,

@@ -193,3 +193,28 @@ def test_the_orgs_sensitive_words_are_found(api, stack):
     item = api.create(numbered.author, body="本文为内部资料")
     api.submit(numbered.author, item["id"])
     assert [f["kind"] for f in api.item(numbered.author, item["id"])["findings"]] == ["sensitive_word"]
+
+
+def test_portal_metadata_is_kept_and_validated(api, people):
+    meta = {"publisher": "淄博市张店区机关事务服务中心", "doc_number": "张机管发〔2026〕3号", "written_on": "2026-03-01",
+            "topic_category": "综合政务\\其他", "genre": "通知", "keywords": ["节能"], "summary": "关于节能的通知",
+            "responsible_unit": "办公室", "validity": "valid", "effective_on": "2026-03-05"}
+    item = api.create(people.author, formed_on="2026-03-02", metadata=meta)
+    assert api.item(people.author, item["id"])["metadata"]["doc_number"] == "张机管发〔2026〕3号"
+    bad = [
+        {**meta, "doc_number": "张机管发[2026]3号"},  # 〔〕 brackets, not []
+        {**meta, "validity": "repealed"},  # a repeal has a date
+        {**meta, "effective_on": "2026-03-05", "repealed_on": "2026-01-01"},
+        {**meta, "summary": "长" * 501},
+    ]
+    for m in bad:
+        r = api.http.post(api.items("/items"), headers=people.author,
+                          json={"kind": "proactive", "category": "meetings", "title": "x", "metadata": m})
+        assert r.status_code == 422, m
+    r = api.http.post(api.items("/items"), headers=people.author,
+                      json={"kind": "proactive", "category": "meetings", "title": "x", "formed_on": "2026-02-01",
+                            "metadata": meta})
+    assert r.status_code == 422  # formed before it was written
+    r = api.http.patch(api.items(f"/items/{item['id']}"), headers=people.author,
+                       json={"metadata": {**meta, "validity": "repealed", "repealed_on": "2026-12-31"}})
+    assert r.status_code == 200 and r.json()["metadata"]["validity"] == "repealed"
