@@ -27,6 +27,7 @@ class ItemStatus(StrEnum):
     PUBLISHED = "published"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    RETRACTED = "retracted"  # 撤回 after publication, itself reviewed; the 索引号 stays with the item
 
 
 #: the seed's catalogue of proactive categories (a deployment may configure its own)
@@ -201,3 +202,37 @@ class IndexAssigned(Event):
     seq: int
     index_no: str
     item_id: str
+
+
+class ChangeRequested(Event):
+    """A change to a published item — retraction (撤回) or a new validity (失效/废止) — submitted for review
+    like the item itself; it takes effect only once the chain approves it."""
+
+    TYPE = "item.change_requested"
+    AGGREGATE = "item"
+    submission: int
+    workflow_id: str
+    change: Literal["retract", "validity"]
+    reason: str
+    validity: Validity | None = None
+    effective_on: date | None = None  # of the new validity (失效/废止 date)
+
+
+class ItemRetracted(Event):
+    """撤回: the approved retraction of a published item; its 索引号 is kept and never reused."""
+
+    TYPE = "item.retracted"
+    AGGREGATE = "item"
+    submission: int
+    retracted_at: datetime
+    reason: str
+
+
+class ValidityChanged(Event):
+    """有效性 changed (失效/废止) after review."""
+
+    TYPE = "item.validity_changed"
+    AGGREGATE = "item"
+    submission: int
+    validity: Validity
+    effective_on: date | None = None

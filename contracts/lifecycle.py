@@ -7,7 +7,17 @@ from zoneinfo import ZoneInfo
 
 from contracts.chain import Outcome
 from contracts.envelope import Event
-from contracts.items import ItemDrafted, ItemImported, ItemPublished, ItemStatus, ItemSubmitted, ItemWithdrawn
+from contracts.items import (
+    ChangeRequested,
+    ItemDrafted,
+    ItemImported,
+    ItemPublished,
+    ItemRetracted,
+    ItemStatus,
+    ItemSubmitted,
+    ItemWithdrawn,
+    ValidityChanged,
+)
 from contracts.reviews import DecisionRecorded
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -22,13 +32,27 @@ def status_after(event: Event) -> ItemStatus | None:
             return ItemStatus.PUBLISHED
         case ItemSubmitted():
             return ItemStatus.IN_REVIEW
-        case DecisionRecorded(outcome=Outcome.RETURN):
+        case DecisionRecorded(purpose="publish", outcome=Outcome.RETURN):
             return ItemStatus.RETURNED
-        case DecisionRecorded(outcome=Outcome.REJECT):
+        case DecisionRecorded(purpose="publish", outcome=Outcome.REJECT):
             return ItemStatus.REJECTED
         case ItemWithdrawn():
             return ItemStatus.WITHDRAWN
-    return None
+        case ItemRetracted():
+            return ItemStatus.RETRACTED
+    return None  # a change under review leaves a published item published until it is approved
+
+
+def review_open_after(event: Event, open_: bool) -> bool:
+    """Whether a submission (to publish, or to change a published item) awaits decisions after `event`."""
+    match event:
+        case ItemSubmitted() | ChangeRequested():
+            return True
+        case DecisionRecorded(outcome=Outcome.RETURN | Outcome.REJECT):
+            return False
+        case ItemPublished() | ItemRetracted() | ValidityChanged() | ItemWithdrawn():
+            return False
+    return open_
 
 
 def year_of(moment: datetime) -> int:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from contracts.envelope import Event
 from contracts.items import (
+    ChangeRequested,
     IndexAssigned,
     ItemDrafted,
     ItemImported,
     ItemPublished,
+    ItemRetracted,
     ItemRevised,
     ItemSubmitted,
     ItemWithdrawn,
+    ValidityChanged,
 )
 from contracts.reviews import DecisionRecorded, ReviewAgainDue, ReviewOverdue
 
 EVENT_CLASSES: list[type[Event]] = [
     ItemDrafted, ItemRevised, ItemSubmitted, ItemWithdrawn, DecisionRecorded, ItemPublished, ItemImported,
-    IndexAssigned, ReviewOverdue, ReviewAgainDue,
+    IndexAssigned, ReviewOverdue, ReviewAgainDue, ChangeRequested, ItemRetracted, ValidityChanged,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

@@ -51,6 +51,7 @@ class DecisionRecorded(Event, DecisionDetails):
     roles: list[str]
     comment: str | None = None
     workflow_id: str
+    purpose: Literal["publish", "retract", "validity"] = "publish"  # what the reviewed submission asks for
 
 
 class DecisionRequest(DecisionDetails):
@@ -87,6 +88,7 @@ class SubmissionInput(BaseModel):
     stage_deadline: str = "3wd"  # a gongkai.deployment.Duration
     publication_due_at: datetime | None = None  # Art. 26, from formed_on
     findings: dict[str, bool] = Field(default_factory=dict)  # scan finding id → blocks publication
+    purpose: Literal["publish", "retract", "validity"] = "publish"
 
 
 class ReviewOverdue(Event):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.items import ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
+from contracts.items import ChangeRequested, ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
 from contracts.reviews import SubmissionInput
 from gongkai.deadlines import publication_deadline
 from gongkai.deployment import Deployment
@@ -17,7 +17,7 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
     """The latest submission of the item, or None if it was never submitted."""
     org = author = title = ""
     formed_on: date | None = None
-    submitted: ItemSubmitted | None = None
+    submitted: ItemSubmitted | ChangeRequested | None = None
     for st in events:
         ev = st.envelope.event()
         if isinstance(ev, ItemDrafted | ItemImported):
@@ -27,10 +27,14 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
             if "formed_on" in ev.changes:
                 value = ev.changes["formed_on"]
                 formed_on = date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[assignment]
-        elif isinstance(ev, ItemSubmitted):
+        elif isinstance(ev, ItemSubmitted | ChangeRequested):
             submitted = ev
     if submitted is None:
         return None
+    if isinstance(submitted, ChangeRequested):  # a change of a published item: no scan, no Art. 26 clock
+        return SubmissionInput(aggregate="item", aggregate_id=item_id, org=org, author=author,
+                               submission=submitted.submission, title=title, purpose=submitted.change,
+                               stage_deadline=str(deployment.stage_deadline_for(org)))
     due = publication_deadline(formed_on, deployment.publication_deadline).due_at if formed_on else None
     return SubmissionInput(aggregate="item", aggregate_id=item_id, org=org, author=author,
                            submission=submitted.submission, title=title,

@@ -187,7 +187,7 @@ class PublishingWorkflow:
                 if not reply.ok:  # the items aggregate disagrees with the workflow: never publish, fail loudly
                     self.failure = refused(reply)
                     raise self.failure
-                self.status = "published"
+                self.status = reply.status or "published"
             self.answered[d.request_id] = self.state()
             return self.answered[d.request_id]
 

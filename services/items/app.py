@@ -21,7 +21,7 @@ from temporalio.service import RPCError
 from contracts import subjects
 from contracts.envelope import Actor, Envelope, Event
 from contracts.errors import Forbidden, NotFound
-from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemMetadata, ItemStatus
+from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemMetadata, ItemStatus, Validity
 from contracts.roles import Principal, Role
 from contracts.scan import scan
 from gongkai import projection, runtime
@@ -163,6 +163,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await s.start_review(item)
         return s.view(item)
 
+    @app.post("/items/{item_id}/retract", status_code=202)
+    async def retract_item(item_id: str, body: Retraction, request: Request, who: Caller) -> dict:
+        """撤回 a published item: reviewed like a publication; the item stays published until approved."""
+        s = svc(request)
+        item = await s.load(item_id)
+        await s.append(item, item.request_change(who, "retract", body.reason), actor(who))
+        await s.start_review(item)
+        return s.view(item)
+
+    @app.post("/items/{item_id}/validity", status_code=202)
+    async def change_validity(item_id: str, body: ValidityChange, request: Request, who: Caller) -> dict:
+        """失效/废止 of a published item, reviewed before it takes effect."""
+        s = svc(request)
+        item = await s.load(item_id)
+        event = item.request_change(who, "validity", body.reason, body.validity, body.effective_on)
+        await s.append(item, event, actor(who))
+        await s.start_review(item)
+        return s.view(item)
+
     @app.post("/items/{item_id}/withdraw")
     async def withdraw_item(item_id: str, request: Request, who: Caller, body: Withdrawal | None = None) -> dict:
         s = svc(request)
@@ -203,6 +222,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"created": created, "existing": existing}
 
     return app
+
+
+class Retraction(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ValidityChange(BaseModel):
+    validity: Validity
+    effective_on: date | None = None
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class Withdrawal(BaseModel):

@@ -15,18 +15,22 @@ from contracts.envelope import Event
 from contracts.errors import Conflict, Forbidden, Invalid
 from contracts.items import (
     EDITABLE,
+    ChangeRequested,
     ItemContent,
     ItemDrafted,
     ItemImported,
     ItemKind,
     ItemMetadata,
     ItemPublished,
+    ItemRetracted,
     ItemRevised,
     ItemStatus,
     ItemSubmitted,
     ItemWithdrawn,
+    Validity,
+    ValidityChanged,
 )
-from contracts.lifecycle import status_after
+from contracts.lifecycle import review_open_after, status_after
 from contracts.reviews import DecisionDetails, DecisionRecorded, Reminder, ReviewAgainDue, ReviewOverdue
 from contracts.roles import Principal, Role
 from contracts.scan import Finding
@@ -73,6 +77,8 @@ class Item:
     submission: int = 0
     decisions: list[Decision] = field(default_factory=list)  # of the current submission only
     findings: list[Finding] = field(default_factory=list)  # the current submission's pre-publication scan
+    review_open: bool = False  # the current submission awaits decisions
+    change: ChangeRequested | None = None  # the change to a published item the current submission asks for
     stage_started_at: datetime | None = None  # when the current stage began (its deadline counts from here)
     reminders: list[Stored] = field(default_factory=list)  # overdue and review-again events
     published_at: datetime | None = None
@@ -103,6 +109,7 @@ class Item:
         self.history.append(st)
         self.updated_at = env.occurred_at
         self.status = status_after(ev) or self.status
+        self.review_open = review_open_after(ev, self.review_open)
         match ev:
             case ItemDrafted() | ItemImported():
                 self.org, self.created_at, self.imported = env.org, env.occurred_at, isinstance(ev, ItemImported)
@@ -117,7 +124,17 @@ class Item:
                     setattr(self, k, _revised(k, v))
             case ItemSubmitted():
                 self.submission, self.decisions, self.findings = ev.submission, [], list(ev.findings)
-                self.stage_started_at = env.occurred_at
+                self.stage_started_at, self.change = env.occurred_at, None
+            case ChangeRequested():
+                self.submission, self.decisions, self.findings = ev.submission, [], []
+                self.stage_started_at, self.change = env.occurred_at, ev
+            case ItemRetracted():
+                self.change = None
+            case ValidityChanged():
+                self.change = None
+                self.metadata = self.metadata.model_copy(update={
+                    "validity": ev.validity,
+                    **({"repealed_on": ev.effective_on} if ev.validity is Validity.REPEALED else {})})
             case DecisionRecorded():
                 self.decisions.append(Decision.of(ev.stage, ev.outcome, ev.decided_by, ev.roles,
                                                   on_behalf_of=ev.on_behalf_of, acknowledged=ev.acknowledged))
@@ -184,18 +201,50 @@ class Item:
     def record_decision(self, *, submission: int, stage: Stage, outcome: Outcome, user: str, roles: list[str],
                         comment: str | None, workflow_id: str, details: DecisionDetails | None = None) -> Event:
         """The second guard: a decision is recorded only if it is the chain's next valid step."""
-        if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
+        if not self.review_open or submission != self.submission:
             raise Conflict("该次提交已不在审查中", "this submission is no longer in review", code="review_finished")
         details = details or DecisionDetails()
         chain.check(self.review, Decision.of(stage, outcome, user, roles, on_behalf_of=details.on_behalf_of,
                                              acknowledged=details.acknowledged))
         return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
                                 roles=list(roles), comment=comment, workflow_id=workflow_id,
-                                **details.model_dump())
+                                purpose=self.change.change if self.change else "publish", **details.model_dump())
+
+    def _approved(self) -> None:
+        if not chain.is_complete_approval(self.author, self.decisions, {f.id: f.blocking for f in self.findings}):
+            raise Forbidden("未经完整审查链批准，不得发布", "the review chain has not approved this submission",
+                            code="chain_incomplete")
+
+    def request_change(self, by: Principal, change: str, reason: str, validity: Validity | None = None,
+                       effective_on: date | None = None) -> ChangeRequested:
+        """撤回 or a new 有效性 of a published item: submitted for review, effective only once approved."""
+        self._same_org(by)
+        if by.user != self.author and Role.OFFICE not in by.roles:
+            raise Forbidden("只有作者或公开办公室可以申请撤回或变更有效性",
+                            "only the author or the office may ask to retract or change validity", code="not_author")
+        if self.status is not ItemStatus.PUBLISHED or self.review_open:
+            raise Conflict(f"只有已发布且不在审查中的信息可以{'撤回' if change == 'retract' else '变更有效性'}",
+                           f"only a published item not under review can be changed (status {self.status})",
+                           code="not_changeable")
+        if change == "validity" and validity in (None, self.metadata.validity):
+            raise Conflict("有效性没有变化", "the validity would not change", code="no_changes")
+        n = self.submission + 1
+        return ChangeRequested(submission=n, workflow_id=review_workflow_id("item", self.id, n), change=change,
+                               reason=reason, validity=validity, effective_on=effective_on)
+
+    def apply_change(self, *, submission: int, at: datetime) -> Event:
+        """The approved change takes effect (the second guard, as for publication)."""
+        if not self.review_open or self.change is None or submission != self.submission:
+            raise Conflict("没有待生效的变更", "no approved change awaits this submission", code="not_changeable")
+        self._approved()
+        if self.change.change == "retract":
+            return ItemRetracted(submission=submission, retracted_at=at, reason=self.change.reason)
+        return ValidityChanged(submission=submission, validity=self.change.validity,
+                               effective_on=self.change.effective_on)
 
     def publish(self, *, submission: int, published_at: datetime, index_no: str) -> Event:
         """先审查后公开: refuse unless this submission's recorded decisions form a complete approved chain."""
-        if self.status is not ItemStatus.IN_REVIEW or submission != self.submission:
+        if self.status is not ItemStatus.IN_REVIEW or not self.review_open or submission != self.submission:
             raise Conflict("该信息不在可发布的状态", f"item is {self.status}, not awaiting publication",
                            code="not_publishable")
         if not chain.is_complete_approval(self.author, self.decisions, {f.id: f.blocking for f in self.findings}):

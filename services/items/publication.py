@@ -20,12 +20,16 @@ ATTEMPTS = 200  # each lost race means another publication got the number: someo
 
 async def publish(log: EventLog, deployment: Deployment, load, item_id: str, submission: int,
                   workflow_id: str) -> Item:
-    """Publish `submission` of the item once; a repeated call returns the item as published."""
+    """Publish `submission` of the item (or apply the change it asks for) once; a repeated call returns the
+    item as it is after that."""
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:publish:{workflow_id}"))
     for _ in range(ATTEMPTS):
         item: Item = await load(item_id)
-        if item.status is ItemStatus.PUBLISHED and item.submission == submission:
-            return item
+        if item.submission == submission and not item.review_open and (
+                item.status is ItemStatus.PUBLISHED or item.status is ItemStatus.RETRACTED):
+            return item  # done already: a retried command
+        if item.change is not None:  # an approved retraction or validity change, not a first publication
+            return await _change(log, item, submission, workflow_id, event_id)
         published_at = datetime.now(UTC)
         year = year_of(published_at)
         counter = subjects.index_subject(item.org, year)
@@ -49,3 +53,12 @@ async def publish(log: EventLog, deployment: Deployment, load, item_id: str, sub
         item.apply(Stored(seqs[-1], entries[-1][1]))
         return item
     raise ConcurrencyConflict(f"index counter of {item_id}", -1)
+
+
+async def _change(log: EventLog, item: Item, submission: int, workflow_id: str, event_id: str) -> Item:
+    event = item.apply_change(submission=submission, at=datetime.now(UTC))
+    env = Envelope.wrap(event, aggregate_id=item.id, org=item.org, event_id=event_id, correlation_id=workflow_id,
+                        actor=Actor(user="system", via=f"workflow:{workflow_id}"))
+    seq = await log.append(subjects.event_subject("item", item.id), env, item.version)
+    item.apply(Stored(seq, env))
+    return item

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.chain import STAGE_LABEL_ZH
-from contracts.items import ItemStatus
 from gongkai.deadlines import publication_deadline, stage_deadline
 from gongkai.deployment import Deployment
 from services.items.domain import Item
@@ -15,7 +14,7 @@ def deadlines(item: Item, deployment: Deployment, now: datetime | None = None) -
     """Each deadline the item is held to now, with how it was computed (the days skipped and why)."""
     now = now or datetime.now(UTC)
     out = []
-    stage = item.review.stage if item.status is ItemStatus.IN_REVIEW else None
+    stage = item.review.stage if item.review_open else None
     if stage and item.stage_started_at:
         d = stage_deadline(stage, item.stage_started_at, deployment.stage_deadline_for(item.org))
         out.append({"kind": "stage", "stage": stage.value, "starts_at": item.stage_started_at.isoformat(),
@@ -28,7 +27,7 @@ def deadlines(item: Item, deployment: Deployment, now: datetime | None = None) -
 
 
 def item_view(item: Item, categories: dict[str, str], deployment: Deployment) -> dict:
-    review = item.review if item.status is ItemStatus.IN_REVIEW else None
+    review = item.review if item.review_open else None
     return {
         "id": item.id,
         "org": item.org,
@@ -43,6 +42,8 @@ def item_view(item: Item, categories: dict[str, str], deployment: Deployment) ->
         "metadata": item.metadata.model_dump(mode="json"),
         "author": item.author,
         "status": item.status.value,
+        "review_open": item.review_open,
+        "pending_change": item.change.model_dump(mode="json") if item.change and item.review_open else None,
         "submission": item.submission,
         "stage": review.stage.value if review and review.stage else None,
         "stage_name": STAGE_LABEL_ZH[review.stage] if review and review.stage else None,

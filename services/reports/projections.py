@@ -64,8 +64,8 @@ class AnnualTotals(Projection):
 
 def totals(session: Session, *, year: int, org: str | None, categories: dict[str, str], position: int) -> dict:
     """The year's totals in the shape of DESIGN.md's `GET /totals`."""
-    published = select(ReportItem.kind, ReportItem.category, func.count()).where(
-        ReportItem.status == ItemStatus.PUBLISHED, ReportItem.year == year)
+    # published in the year, whatever happened to it later (a retraction keeps its place in the year's count)
+    published = select(ReportItem.kind, ReportItem.category, func.count()).where(ReportItem.year == year)
     in_review = select(func.count()).select_from(ReportItem).where(ReportItem.status == ItemStatus.IN_REVIEW)
     if org:
         published = published.where(ReportItem.org == org)

@@ -18,8 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts import chain, subjects
 from contracts.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable, from_parts
-from contracts.items import ItemStatus
-from contracts.lifecycle import status_after
+from contracts.lifecycle import review_open_after
 from contracts.reviews import DecisionInput, DecisionRequest, ReviewState, SubmissionInput
 from contracts.roles import Principal
 from gongkai import projection, runtime
@@ -50,7 +49,7 @@ def open_tasks(engine, who: Principal, deployment: Deployment, now: datetime | N
         due = stage_deadline(stage, t.stage_since, deployment.stage_deadline_for(t.org)) if t.stage_since else None
         tasks.append({
             "aggregate": t.aggregate, "id": t.aggregate_id, "title": t.title, "kind": t.kind, "category": t.category,
-            "author": t.author, "submission": t.submission, "stage": stage.value,
+            "author": t.author, "submission": t.submission, "purpose": t.purpose, "stage": stage.value,
             "stage_name": chain.STAGE_LABEL_ZH[stage], "outcomes": sorted(chain.ALLOWED[stage]),
             "submitted_at": t.submitted_at, "stage_since": t.stage_since,
             "due_at": due.due_at if due else None, "due_on": due.due_on if due else None,
@@ -74,10 +73,10 @@ async def submission_under_review(log: EventLog, deployment: Deployment, aggrega
     sub = submission_input(aggregate_id, events, deployment)
     if sub is None:
         raise Conflict("该信息尚未提交审查", "the item has not been submitted for review", code="not_in_review")
-    status = None
+    open_ = False
     for st in events:
-        status = status_after(st.envelope.event()) or status
-    if status is not ItemStatus.IN_REVIEW:
+        open_ = review_open_after(st.envelope.event(), open_)
+    if not open_:
         raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
                        code="review_finished")
     return sub

@@ -8,14 +8,24 @@ from datetime import datetime
 from sqlmodel import Field, Session, SQLModel
 
 from contracts import chain
-from contracts.items import ItemDrafted, ItemPublished, ItemRevised, ItemSubmitted, ItemWithdrawn
+from contracts.items import (
+    ChangeRequested,
+    ItemDrafted,
+    ItemPublished,
+    ItemRetracted,
+    ItemRevised,
+    ItemSubmitted,
+    ItemWithdrawn,
+    ValidityChanged,
+)
 from contracts.reviews import DecisionRecorded
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
 
 
 class Task(SQLModel, table=True):
-    __tablename__ = "reviews_inbox"
+    # the version in the names: a changed table is a new projection, rebuilt from the log on start
+    __tablename__ = "reviews_inbox_v2"
     aggregate_id: str = Field(primary_key=True)
     aggregate: str = "item"
     org: str = Field(index=True)
@@ -24,6 +34,7 @@ class Task(SQLModel, table=True):
     kind: str
     category: str | None = None
     submission: int = 0
+    purpose: str = "publish"  # or "retract" / "validity": a change of a published item under review
     stage: str | None = Field(default=None, index=True)  # None: not in review
     deciders: str = "[]"  # JSON list of users who decided this submission
     submitted_at: datetime | None = None
@@ -31,7 +42,7 @@ class Task(SQLModel, table=True):
 
 
 class Inbox(Projection):
-    name = "reviews.inbox"
+    name = "reviews.inbox.v2"
     tables = [Task]
 
     def apply(self, session: Session, st: Stored) -> None:
@@ -50,14 +61,15 @@ class Inbox(Projection):
             case ItemRevised():
                 task.title = ev.changes.get("title", task.title)  # type: ignore[assignment]
                 task.category = ev.changes.get("category", task.category)  # type: ignore[assignment]
-            case ItemSubmitted():
+            case ItemSubmitted() | ChangeRequested():
                 task.submission, task.stage, task.deciders = ev.submission, chain.Stage.INITIAL, "[]"
+                task.purpose = ev.change if isinstance(ev, ChangeRequested) else "publish"
                 task.submitted_at = task.stage_since = env.occurred_at
             case DecisionRecorded() if ev.submission == task.submission and task.stage is not None:
                 state = chain.ChainState(author=task.author, stage=chain.Stage(task.stage),
                                          deciders=json.loads(task.deciders))
                 nxt = chain.advance(state, chain.Decision(ev.stage, ev.outcome, ev.decided_by))
                 task.stage, task.deciders, task.stage_since = nxt.stage, json.dumps(nxt.deciders), env.occurred_at
-            case ItemPublished() | ItemWithdrawn():
+            case ItemPublished() | ItemWithdrawn() | ItemRetracted() | ValidityChanged():
                 task.stage = None
         session.add(task)

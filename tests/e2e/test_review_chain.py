@@ -218,3 +218,63 @@ def test_portal_metadata_is_kept_and_validated(api, people):
     r = api.http.patch(api.items(f"/items/{item['id']}"), headers=people.author,
                        json={"metadata": {**meta, "validity": "repealed", "repealed_on": "2026-12-31"}})
     assert r.status_code == 200 and r.json()["metadata"]["validity"] == "repealed"
+
+
+def published(api, people, **fields) -> dict:
+    item = to_recheck(api, people, **fields)
+    assert api.decide(people.head, item["id"], "recheck").json()["status"] == "published"
+    return api.item(people.author, item["id"])
+
+
+def test_a_retraction_is_reviewed_keeps_the_index_number_and_the_years_count(api, people):
+    year = date.today().year
+    item = published(api, people, category="plans")
+    before = api.totals_after(people.viewer, item["version"], year=year, org=people.org)
+    r = api.http.post(api.items(f"/items/{item['id']}/retract"), headers=people.author, json={"reason": "内容已调整"})
+    assert r.status_code == 202 and r.json()["status"] == "published" and r.json()["pending_change"]["change"] == "retract"
+    tasks = api.http.get(api.reviews("/tasks"), headers=people.officer).json()["tasks"]
+    assert any(t["id"] == item["id"] and t["purpose"] == "retract" for t in tasks)
+    assert api.decide(people.officer, item["id"], "initial").status_code == 200
+    r = api.decide(people.head, item["id"], "recheck")
+    assert r.status_code == 200 and r.json()["status"] == "retracted"
+    got = api.item(people.author, item["id"])
+    assert got["status"] == "retracted" and got["index_no"] == item["index_no"]
+    assert "item.retracted" in [h["type"] for h in got["history"]]
+    after = api.totals_after(people.viewer, got["version"], year=year, org=people.org)
+    assert after["proactive"]["total"] == before["proactive"]["total"]  # it was published this year
+    assert api.http.post(api.items(f"/items/{item['id']}/retract"), headers=people.author,
+                         json={"reason": "again"}).status_code == 409
+
+
+def test_a_rejected_retraction_leaves_the_item_published(api, people):
+    item = published(api, people)
+    api.http.post(api.items(f"/items/{item['id']}/retract"), headers=people.author, json={"reason": "误发"})
+    r = api.decide(people.officer, item["id"], "initial", "reject", comment="不宜撤回",
+                   reason_code="denied_process_info")
+    assert r.status_code == 200
+    got = api.item(people.author, item["id"])
+    assert got["status"] == "published" and not got["review_open"]
+
+
+def test_a_validity_change_takes_effect_only_after_review(api, people):
+    item = published(api, people)
+    r = api.http.post(api.items(f"/items/{item['id']}/validity"), headers=people.author,
+                      json={"validity": "repealed", "effective_on": "2026-12-31", "reason": "已被新文件替代"})
+    assert r.status_code == 202
+    assert api.item(people.author, item["id"])["metadata"]["validity"] == "valid"
+    api.decide(people.officer, item["id"], "initial")
+    assert api.decide(people.head, item["id"], "recheck").json()["status"] == "published"
+    meta = api.item(people.author, item["id"])["metadata"]
+    assert meta["validity"] == "repealed" and meta["repealed_on"] == "2026-12-31"
+
+
+def test_only_published_items_can_be_retracted_and_only_by_their_author_or_the_office(api, people):
+    draft = api.create(people.author)
+    r = api.http.post(api.items(f"/items/{draft['id']}/retract"), headers=people.author, json={"reason": "x"})
+    assert r.status_code == 409
+    item = published(api, people)
+    r = api.http.post(api.items(f"/items/{item['id']}/retract"), headers=people.officer, json={"reason": "x"})
+    assert r.status_code == 403
+    r = api.http.post(api.items(f"/items/{item['id']}/retract"), headers=people.token("zhang.bin", "office"),
+                      json={"reason": "依职责撤回"})
+    assert r.status_code == 202

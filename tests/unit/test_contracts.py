@@ -13,15 +13,18 @@ from contracts.chain import Outcome, Stage
 from contracts.envelope import Actor, Envelope, Event
 from contracts.generate import SCHEMAS_DIR, event_file, render
 from contracts.items import (
+    ChangeRequested,
     ImportedReview,
     IndexAssigned,
     ItemDrafted,
     ItemImported,
     ItemKind,
     ItemPublished,
+    ItemRetracted,
     ItemRevised,
     ItemSubmitted,
     ItemWithdrawn,
+    ValidityChanged,
 )
 from contracts.registry import EVENT_CLASSES
 from contracts.reviews import DecisionRecorded, ReviewAgainDue, ReviewOverdue
@@ -43,6 +46,9 @@ EXAMPLES: list[Event] = [
     IndexAssigned(year=2026, seq=1, index_no="004230122/2026-00001", item_id="x1"),
     ReviewOverdue(submission=1, deadline="stage", stage=Stage.INITIAL, due_at=WHEN, remind_roles=["officer"]),
     ReviewAgainDue(submission=1, review_again_on=date(2027, 1, 4), remind_roles=["office"]),
+    ChangeRequested(submission=2, workflow_id="review-item-x1-2", change="retract", reason="内容已过时"),
+    ItemRetracted(submission=2, retracted_at=WHEN, reason="内容已过时"),
+    ValidityChanged(submission=3, validity="repealed", effective_on=date(2026, 12, 31)),
 ]
 
 
