@@ -16,15 +16,15 @@ from contracts.items import (
     ItemKind,
     ItemPublished,
     ItemRevised,
-    ItemStatus,
 )
-from contracts.lifecycle import status_after, year_of
+from contracts.lifecycle import review_open_after, status_after, year_of
+from contracts.reviews import DecisionRecorded, ReviewOverdue
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items"
+    __tablename__ = "reports_items_v2"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -33,10 +33,12 @@ class ReportItem(SQLModel, table=True):
     published_at: datetime | None = None
     year: int | None = Field(default=None, index=True)
     imported: bool = False
+    review_open: bool = False
+    overdue: bool = False  # the current stage passed its deadline and is still undecided
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals"
+    name = "reports.totals.v2"
     tables = [ReportItem]
 
     def apply(self, session: Session, st: Stored) -> None:
@@ -55,6 +57,11 @@ class AnnualTotals(Projection):
         if row is None:
             return
         row.status = status_after(ev) or row.status
+        row.review_open = review_open_after(ev, row.review_open)
+        if isinstance(ev, ReviewOverdue) and ev.deadline == "stage":
+            row.overdue = True
+        elif isinstance(ev, DecisionRecorded) or not row.review_open:
+            row.overdue = False  # decided: the next stage has a deadline of its own
         if isinstance(ev, ItemRevised) and "category" in ev.changes:
             row.category = ev.changes["category"]  # type: ignore[assignment]
         elif isinstance(ev, ItemPublished):
@@ -66,10 +73,12 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
     """The year's totals in the shape of DESIGN.md's `GET /totals`."""
     # published in the year, whatever happened to it later (a retraction keeps its place in the year's count)
     published = select(ReportItem.kind, ReportItem.category, func.count()).where(ReportItem.year == year)
-    in_review = select(func.count()).select_from(ReportItem).where(ReportItem.status == ItemStatus.IN_REVIEW)
+    in_review = select(func.count()).select_from(ReportItem).where(ReportItem.review_open)
+    overdue = select(func.count()).select_from(ReportItem).where(ReportItem.review_open, ReportItem.overdue)
     if org:
         published = published.where(ReportItem.org == org)
         in_review = in_review.where(ReportItem.org == org)
+        overdue = overdue.where(ReportItem.org == org)
     by_category = {code: 0 for code in categories}
     by_kind = {k.value: 0 for k in ItemKind}
     for kind, category, n in session.exec(published.group_by(ReportItem.kind, ReportItem.category)).all():
@@ -85,6 +94,6 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
         "responses": by_kind[ItemKind.RESPONSE],
         "applications": {"new": 0, "carried_over": 0, "results": {}, "carried_forward": 0},
         "in_review": session.exec(in_review).one(),
-        "overdue": 0,
+        "overdue": session.exec(overdue).one(),
         "position": position,
     }

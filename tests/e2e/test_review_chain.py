@@ -144,6 +144,7 @@ def test_a_stage_past_its_deadline_is_recorded_overdue_and_reminds_the_next_pers
     assert got["deadlines"][0]["overdue"] is True
     tasks = api.http.get(api.reviews("/tasks"), headers=drill.officer).json()["tasks"]
     assert tasks[0]["overdue"] is True  # overdue ones first
+    assert api.totals_after(drill.viewer, got["version"], org="drill")["overdue"] >= 1
     # the review goes on after the deadline
     assert api.decide(drill.officer, item["id"], "initial").status_code == 200
 
