@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from contracts.application_events import (
+    AnswerSubmitted,
+    ApplicationAnswered,
+    ApplicationClosed,
+    ApplicationReceived,
+    ClockEventRecorded,
+    FeeNotified,
+)
 from contracts.envelope import Event
 from contracts.items import (
     ChangeRequested,
@@ -20,5 +28,6 @@ from contracts.reviews import DecisionRecorded, ReviewAgainDue, ReviewOverdue
 EVENT_CLASSES: list[type[Event]] = [
     ItemDrafted, ItemRevised, ItemSubmitted, ItemWithdrawn, DecisionRecorded, ItemPublished, ItemImported,
     IndexAssigned, ReviewOverdue, ReviewAgainDue, ChangeRequested, ItemRetracted, ValidityChanged,
+    ApplicationReceived, ClockEventRecorded, FeeNotified, AnswerSubmitted, ApplicationAnswered, ApplicationClosed,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

@@ -122,6 +122,7 @@ class DeadlineRequest(BaseModel):
 class Reminder(BaseModel):
     """A command: record that a deadline passed, or that a review-again date came."""
 
+    aggregate: str = "item"
     aggregate_id: str
     submission: int
     workflow_id: str
@@ -159,6 +160,7 @@ class ReviewState(BaseModel):
 # --- commands the workflow's activities send to the items service over NATS ---
 
 class RecordDecision(DecisionDetails):
+    aggregate: str = "item"
     aggregate_id: str
     org: str
     submission: int
@@ -172,6 +174,9 @@ class RecordDecision(DecisionDetails):
 
 
 class PublishItem(BaseModel):
+    """Publish the approved item — or, for an application, send the approved answer."""
+
+    aggregate: str = "item"
     aggregate_id: str
     org: str
     submission: int

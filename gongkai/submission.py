@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts.application_events import AnswerSubmitted
 from contracts.items import ChangeRequested, ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
 from contracts.reviews import SubmissionInput
 from gongkai.deadlines import publication_deadline
@@ -14,7 +15,9 @@ from gongkai.eventlog import Stored
 
 
 def submission_input(item_id: str, events: list[Stored], deployment: Deployment) -> SubmissionInput | None:
-    """The latest submission of the item, or None if it was never submitted."""
+    """The latest submission of the item (or of an application's answer), or None if there is none."""
+    if events and events[0].envelope.aggregate == "application":
+        return _answer_input(item_id, events, deployment)
     org = author = title = ""
     formed_on: date | None = None
     submitted: ItemSubmitted | ChangeRequested | None = None
@@ -40,3 +43,15 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
                            submission=submitted.submission, title=title,
                            stage_deadline=str(deployment.stage_deadline_for(org)), publication_due_at=due,
                            findings={f.id: f.blocking for f in submitted.findings})
+
+
+def _answer_input(app_id: str, events: list[Stored], deployment: Deployment) -> SubmissionInput | None:
+    """An application's answer goes through the same chain; its drafter is its author."""
+    answers = [st for st in events if isinstance(st.envelope.event(), AnswerSubmitted)]
+    if not answers:
+        return None
+    org = events[0].envelope.org
+    answer: AnswerSubmitted = answers[-1].envelope.event()  # type: ignore[assignment]
+    return SubmissionInput(aggregate="application", aggregate_id=app_id, org=org, author=answer.drafted_by,
+                           submission=answer.submission, title=events[0].envelope.payload.get("subject", ""),
+                           stage_deadline=str(deployment.stage_deadline_for(org)))

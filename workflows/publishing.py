@@ -97,7 +97,8 @@ class PublishingWorkflow:
         try:
             await workflow.wait_condition(moved, timeout=max(info.due_at - workflow.now(), timedelta(0)))
         except TimeoutError:
-            await self._remind(Reminder(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
+            await self._remind(Reminder(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id,
+                                        submission=self.sub.submission,
                                         workflow_id=workflow.info().workflow_id, kind="stage", stage=stage,
                                         due_at=info.due_at, remind_roles=[chain.DECIDER[stage].value]))
             await workflow.wait_condition(moved)
@@ -109,7 +110,8 @@ class PublishingWorkflow:
         except TimeoutError:
             stage = self.chain.stage
             roles = [chain.DECIDER[stage].value] if stage else []
-            await self._remind(Reminder(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
+            await self._remind(Reminder(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id,
+                                        submission=self.sub.submission,
                                         workflow_id=workflow.info().workflow_id, kind="publication", stage=stage,
                                         due_at=due_at, remind_roles=[*roles, Role.OFFICE.value]))
 
@@ -117,7 +119,8 @@ class PublishingWorkflow:
         """Art. 18: on the day set, remind the office to review the withheld item again."""
         day_starts = datetime.combine(self.review_again_on, time.min, SHANGHAI)
         await workflow.sleep(max(day_starts - workflow.now(), timedelta(0)))
-        await self._remind(Reminder(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
+        await self._remind(Reminder(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id,
+                                        submission=self.sub.submission,
                                     workflow_id=workflow.info().workflow_id, kind="review_again",
                                     review_again_on=self.review_again_on, remind_roles=[Role.OFFICE.value]))
 
@@ -164,7 +167,8 @@ class PublishingWorkflow:
             wf_id = workflow.info().workflow_id
             reply = await workflow.execute_activity_method(
                 ItemCommands.record_decision,
-                RecordDecision(aggregate_id=self.sub.aggregate_id, org=self.sub.org, submission=self.sub.submission,
+                RecordDecision(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id, org=self.sub.org,
+                               submission=self.sub.submission,
                                stage=d.stage, outcome=d.outcome, comment=d.comment, decided_by=d.user, roles=d.roles,
                                workflow_id=wf_id, request_id=d.request_id,
                                **d.model_dump(include={"reason_code", "review_again_on", "referral", "on_behalf_of",
@@ -181,7 +185,8 @@ class PublishingWorkflow:
             if self.chain.verdict is chain.Verdict.APPROVED:
                 reply = await workflow.execute_activity_method(
                     ItemCommands.publish,
-                    PublishItem(aggregate_id=self.sub.aggregate_id, org=self.sub.org, submission=self.sub.submission,
+                    PublishItem(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id, org=self.sub.org,
+                                submission=self.sub.submission,
                                 workflow_id=wf_id),
                     start_to_close_timeout=COMMAND_TIMEOUT, retry_policy=COMMAND_RETRY)
                 if not reply.ok:  # the items aggregate disagrees with the workflow: never publish, fail loudly

@@ -29,7 +29,8 @@ from gongkai.config import Settings
 from gongkai.eventlog import EventLog, Stored
 from gongkai.http import Caller, install
 from gongkai.submission import submission_input
-from services.items import commands
+from services.items import application_routes, commands
+from services.items.applications import Application
 from services.items.domain import Item, check_category
 from services.items.listing import ItemListing, ItemRow
 from services.items.views import item_view
@@ -46,32 +47,36 @@ class Service:
         return item_view(item, self.settings.categories, self.deployment)
 
     async def load(self, item_id: str) -> Item:
+        return await self.load_any("item", item_id)
+
+    async def load_any(self, aggregate: str, agg_id: str) -> Item | Application:
+        cls, zh = {"item": (Item, "信息"), "application": (Application, "申请")}[aggregate]
         try:
-            subject = subjects.event_subject("item", item_id)
+            subject = subjects.event_subject(aggregate, agg_id)
         except ValueError:
-            raise NotFound("信息不存在", f"no item {item_id}", code="not_found") from None
-        item = Item.from_events(item_id, await self.log.load(subject))
-        if not item.exists:
-            raise NotFound("信息不存在", f"no item {item_id}", code="not_found")
-        return item
+            raise NotFound(f"{zh}不存在", f"no {aggregate} {agg_id}", code="not_found") from None
+        agg = cls.from_events(agg_id, await self.log.load(subject))
+        if not agg.exists:
+            raise NotFound(f"{zh}不存在", f"no {aggregate} {agg_id}", code="not_found")
+        return agg
 
-    async def append(self, item: Item, event: Event, actor: Actor, *, org: str | None = None,
+    async def append(self, agg: Item | Application, event: Event, actor: Actor, *, org: str | None = None,
                      event_id: str | None = None, occurred_at: datetime | None = None,
-                     correlation_id: str | None = None) -> Item:
-        env = Envelope.wrap(event, aggregate_id=item.id, org=org or item.org, actor=actor, event_id=event_id,
+                     correlation_id: str | None = None) -> Item | Application:
+        env = Envelope.wrap(event, aggregate_id=agg.id, org=org or agg.org, actor=actor, event_id=event_id,
                             occurred_at=occurred_at, correlation_id=correlation_id)
-        seq = await self.log.append(subjects.event_subject("item", item.id), env, item.version)
-        item.apply(Stored(seq, env))
-        return item
+        seq = await self.log.append(subjects.event_subject(event.AGGREGATE, agg.id), env, agg.version)
+        agg.apply(Stored(seq, env))
+        return agg
 
-    async def start_review(self, item: Item) -> None:
+    async def start_review(self, agg: Item | Application) -> None:
         """Start the submission's publishing workflow; starting it twice is harmless (id per submission)."""
         if self.temporal is None:
             return
-        inp = submission_input(item.id, item.history, self.deployment)
+        inp = submission_input(agg.id, agg.history, self.deployment)
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self.temporal.start_workflow(
-                subjects.PUBLISHING_WORKFLOW, inp, id=subjects.review_workflow_id("item", item.id, item.submission),
+                subjects.PUBLISHING_WORKFLOW, inp, id=subjects.review_workflow_id(inp.aggregate, agg.id, inp.submission),
                 task_queue=subjects.TASK_QUEUE, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
 
 
@@ -95,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="gongkai items", version="1", lifespan=lifespan,
                   description="信息条目与依申请公开 / information items and disclosure applications")
     install(app, settings)
+    app.include_router(application_routes.router)
 
     def svc(request: Request) -> Service:
         return request.app.state.svc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from faststream.nats import NatsBroker
@@ -15,6 +16,7 @@ from faststream.nats import NatsBroker
 from contracts import subjects
 from contracts.envelope import Actor
 from contracts.errors import DomainError
+from contracts.lifecycle import SHANGHAI
 from contracts.reviews import CommandReply, DecisionDetails, PublishItem, RecordDecision, Reminder, SubmissionQuery
 from gongkai.config import Settings
 from services.items import publication
@@ -38,11 +40,11 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                        description="Record one reviewer's decision; refused unless it is the chain's next step")
     async def record_decision(cmd: RecordDecision) -> CommandReply:
         try:
-            item = await svc.load(cmd.aggregate_id)
+            item = await svc.load_any(cmd.aggregate, cmd.aggregate_id)
             # a decision is recorded once even if the activity runs again after a lost reply
             event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:decision:{cmd.request_id}"))
             if any(st.envelope.event_id == event_id for st in item.history):
-                return CommandReply(ok=True, seq=item.version, status=item.status.value,
+                return CommandReply(ok=True, seq=item.version, status=str(item.status),
                                     submission=item.submission)
             event = item.record_decision(submission=cmd.submission, stage=cmd.stage, outcome=cmd.outcome,
                                          user=cmd.decided_by, roles=cmd.roles, comment=cmd.comment,
@@ -52,7 +54,7 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
             await svc.append(item, event, Actor(user=cmd.decided_by, roles=cmd.roles,
                                                 via=f"workflow:{cmd.workflow_id}"),
                              event_id=event_id, correlation_id=cmd.workflow_id)
-            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+            return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
         except DomainError as e:
             return _refusal(e)
 
@@ -60,9 +62,12 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                        description="Publish an item; refused unless its recorded decisions form a complete chain")
     async def publish(cmd: PublishItem) -> CommandReply:
         try:
-            item = await publication.publish(svc.log, svc.settings.deployment(), svc.load, cmd.aggregate_id,
-                                             cmd.submission, cmd.workflow_id)
-            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+            if cmd.aggregate == "application":
+                item = await send_answer(svc, cmd)
+            else:
+                item = await publication.publish(svc.log, svc.deployment, svc.load, cmd.aggregate_id,
+                                                 cmd.submission, cmd.workflow_id)
+            return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
         except DomainError as e:
             return _refusal(e)
 
@@ -70,13 +75,13 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                        description="Record that a deadline passed or a review-again date came, once")
     async def remind(cmd: Reminder) -> CommandReply:
         try:
-            item = await svc.load(cmd.aggregate_id)
+            item = await svc.load_any(cmd.aggregate, cmd.aggregate_id)
             key = f"gongkai:remind:{cmd.workflow_id}:{cmd.kind}:{cmd.stage}"
             event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
             if not any(st.envelope.event_id == event_id for st in item.history):
                 await svc.append(item, item.remind(cmd), Actor(user="system", via=f"workflow:{cmd.workflow_id}"),
                                  event_id=event_id, correlation_id=cmd.workflow_id)
-            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+            return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
         except DomainError as e:
             return _refusal(e)
 
@@ -85,9 +90,21 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
     async def submission(q: SubmissionQuery) -> CommandReply:
         try:
             item = await svc.load(q.aggregate_id)
-            return CommandReply(ok=True, seq=item.version, status=item.status.value, submission=item.submission)
+            return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
         except DomainError as e:
             return _refusal(e)
+
+
+async def send_answer(svc: Service, cmd: PublishItem):
+    """Send an application's approved answer, once."""
+    app = await svc.load_any("application", cmd.aggregate_id)
+    if app.outcome is not None and app.submission == cmd.submission:
+        return app
+    event = app.send(submission=cmd.submission, today=datetime.now(SHANGHAI).date())
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:publish:{cmd.workflow_id}"))
+    await svc.append(app, event, Actor(user="system", via=f"workflow:{cmd.workflow_id}"), event_id=event_id,
+                     correlation_id=cmd.workflow_id)
+    return app
 
 
 async def start(settings: Settings, svc: Service) -> NatsBroker:

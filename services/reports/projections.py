@@ -5,11 +5,20 @@ The year of an item is the year of its publication in Asia/Shanghai time.
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
+from contracts.application_events import (
+    ApplicationAnswered,
+    ApplicationClosed,
+    ApplicationReceived,
+    ClockEventRecorded,
+    FeeNotified,
+)
+from contracts.applications import ApplicantType, Outcome
 from contracts.items import (
     ItemDrafted,
     ItemImported,
@@ -17,14 +26,15 @@ from contracts.items import (
     ItemPublished,
     ItemRevised,
 )
-from contracts.lifecycle import review_open_after, status_after, year_of
+from contracts.lifecycle import SHANGHAI, review_open_after, status_after, year_of
 from contracts.reviews import DecisionRecorded, ReviewOverdue
+from gongkai import appclock
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v2"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v3"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -37,12 +47,88 @@ class ReportItem(SQLModel, table=True):
     overdue: bool = False  # the current stage passed its deadline and is still undecided
 
 
+class ReportApplication(SQLModel, table=True):
+    """One row per application: enough to fill table 三 for any year."""
+
+    __tablename__ = "reports_applications_v3"
+    id: str = Field(primary_key=True)
+    org: str = Field(index=True)
+    applicant_type: str
+    received_on: date
+    received_year: int = Field(index=True)
+    finished_on: date | None = None
+    finished_year: int | None = Field(default=None, index=True)
+    outcome: str | None = None
+    review_open: bool = False
+    clock: str = "[]"  # the legal clock's events (JSON), to recompute the due date
+    due_on: date | None = None
+
+
+def apply_application(session: Session, st: Stored) -> None:
+    env, ev = st.envelope, st.envelope.event()
+    if isinstance(ev, ApplicationReceived):
+        session.merge(ReportApplication(
+            id=env.aggregate_id, org=env.org, applicant_type=ev.applicant_type, received_on=ev.received_on,
+            received_year=ev.received_on.year, clock=json.dumps([{"kind": "received", "on": str(ev.received_on)}]),
+            due_on=_due([{"kind": "received", "on": str(ev.received_on)}])))
+        return
+    row = session.get(ReportApplication, env.aggregate_id)
+    if row is None:
+        return
+    row.review_open = review_open_after(ev, row.review_open)
+    match ev:
+        case ClockEventRecorded() | FeeNotified():
+            steps = [*json.loads(row.clock), {"kind": getattr(ev, "kind", "fee_notified"), "on": str(ev.on),
+                                              "days": getattr(ev, "days", None)}]
+            row.clock, row.due_on = json.dumps(steps), _due(steps)
+        case ApplicationAnswered():
+            row.outcome, row.finished_on, row.finished_year = ev.outcome, ev.answered_on, ev.answered_on.year
+        case ApplicationClosed():
+            row.outcome, row.finished_on, row.finished_year = ev.outcome, ev.closed_on, ev.closed_on.year
+    session.add(row)
+
+
+def _due(steps: list[dict]) -> date | None:
+    try:
+        return appclock.clock([appclock.ClockEvent(**s) for s in steps]).reply_due_on
+    except (appclock.ClockError, ValueError):
+        return None
+
+
+def applications_table(session: Session, *, year: int, org: str | None) -> dict:
+    """Table 三 of `year`, counted from the register: every cell, and T3-1 holds by construction — an
+    application open at the end of a year is carried forward and is the next year's carried-over."""
+    q = select(ReportApplication).where(ReportApplication.received_year <= year).where(
+        (ReportApplication.finished_year == None) | (ReportApplication.finished_year >= year))  # noqa: E711
+    if org:
+        q = q.where(ReportApplication.org == org)
+    columns = [t.value for t in ApplicantType]
+    rows = ["new_applications", "carried_over_from_last_year", *[o.value for o in Outcome], "results_total",
+            "carried_forward_to_next_year"]
+    table = {r: dict.fromkeys([*columns, "total"], 0) for r in rows}
+
+    def count(row: str, column: str) -> None:
+        table[row][column] += 1
+        table[row]["total"] += 1
+
+    for a in session.exec(q).all():
+        count("new_applications" if a.received_year == year else "carried_over_from_last_year", a.applicant_type)
+        if a.finished_year == year:
+            count(a.outcome, a.applicant_type)
+            count("results_total", a.applicant_type)
+        else:
+            count("carried_forward_to_next_year", a.applicant_type)
+    return table
+
+
 class AnnualTotals(Projection):
-    name = "reports.totals.v2"
-    tables = [ReportItem]
+    name = "reports.totals.v3"
+    tables = [ReportItem, ReportApplication]
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
+        if env.aggregate == "application":
+            return apply_application(session, st)
         if env.aggregate != "item":
             return
         ev = env.event()
@@ -79,6 +165,12 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
         published = published.where(ReportItem.org == org)
         in_review = in_review.where(ReportItem.org == org)
         overdue = overdue.where(ReportItem.org == org)
+    table3 = applications_table(session, year=year, org=org)
+    pending = select(func.count()).select_from(ReportApplication).where(ReportApplication.finished_on == None)  # noqa: E711
+    late = pending.where(ReportApplication.due_on < datetime.now(SHANGHAI).date())
+    if org:
+        pending, late = pending.where(ReportApplication.org == org), late.where(ReportApplication.org == org)
+    open_apps, overdue_apps = session.exec(pending).one(), session.exec(late).one()
     by_category = {code: 0 for code in categories}
     by_kind = {k.value: 0 for k in ItemKind}
     for kind, category, n in session.exec(published.group_by(ReportItem.kind, ReportItem.category)).all():
@@ -92,8 +184,17 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
                       "category_names": {c: categories.get(c, c) for c in by_category}},
         "interpretations": by_kind[ItemKind.INTERPRETATION],
         "responses": by_kind[ItemKind.RESPONSE],
-        "applications": {"new": 0, "carried_over": 0, "results": {}, "carried_forward": 0},
-        "in_review": session.exec(in_review).one(),
-        "overdue": session.exec(overdue).one(),
+        "applications": {
+            "new": table3["new_applications"]["total"],
+            "carried_over": table3["carried_over_from_last_year"]["total"],
+            "results": {o.value: table3[o.value]["total"] for o in Outcome},
+            "results_total": table3["results_total"]["total"],
+            "carried_forward": table3["carried_forward_to_next_year"]["total"],
+            "pending": open_apps,
+            "overdue": overdue_apps,
+            "table3": table3,
+        },
+        "in_review": session.exec(in_review).one() + open_apps,
+        "overdue": session.exec(overdue).one() + overdue_apps,
         "position": position,
     }

@@ -101,9 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rows = await asyncio.to_thread(open_tasks, request.app.state.engine, who, deployment)
         return {"tasks": rows, "position": projection.position(request.app.state.engine, Inbox())}
 
-    @app.post("/items/{item_id}/decisions")
-    async def decide(item_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
-        sub = await submission_under_review(request.app.state.log, deployment, "item", item_id, who)
+    async def decide(aggregate: str, agg_id: str, body: DecisionRequest, request: Request, who) -> dict:
+        sub = await submission_under_review(request.app.state.log, deployment, aggregate, agg_id, who)
         inp = DecisionInput(user=who.user, roles=[r.value for r in who.roles], org=who.org,
                             request_id=request.headers.get("Idempotency-Key") or str(uuid.uuid4()),
                             **body.model_dump())
@@ -111,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # update-with-start: should the submission's workflow be missing (the items service stopped
             # between recording the submission and starting it), the first decision starts it
             start = WithStartWorkflowOperation(
-                subjects.PUBLISHING_WORKFLOW, sub, id=subjects.review_workflow_id("item", item_id, sub.submission),
+                subjects.PUBLISHING_WORKFLOW, sub, id=subjects.review_workflow_id(aggregate, agg_id, sub.submission),
                 task_queue=subjects.TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
             state = await request.app.state.temporal.execute_update_with_start_workflow(
@@ -127,7 +126,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                code="review_finished") from None
             raise Unavailable("审查流程暂不可用，请稍后重试", f"the review workflow is unavailable: {e.message}",
                               code="workflow_unavailable") from None
-        return {"id": item_id, **state.model_dump(mode="json")}
+        return {"id": agg_id, **state.model_dump(mode="json")}
+
+    @app.post("/items/{item_id}/decisions")
+    async def decide_item(item_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
+        return await decide("item", item_id, body, request, who)
+
+    @app.post("/applications/{application_id}/decisions")
+    async def decide_answer(application_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
+        """审查答复: an application's answer passes the same chain before it is sent."""
+        return await decide("application", application_id, body, request, who)
 
     return app
 

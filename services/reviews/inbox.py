@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Field, Session, SQLModel
 
 from contracts import chain
+from contracts.application_events import AnswerSubmitted, ApplicationAnswered, ApplicationClosed, ApplicationReceived
 from contracts.items import (
     ChangeRequested,
     ItemDrafted,
@@ -47,12 +48,16 @@ class Inbox(Projection):
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
-        if env.aggregate != "item":
+        if env.aggregate not in ("item", "application"):
             return
         ev = env.event()
         if isinstance(ev, ItemDrafted):
             session.merge(Task(aggregate_id=env.aggregate_id, org=env.org, author=ev.author, title=ev.title,
                                kind=ev.kind, category=ev.category))
+            return
+        if isinstance(ev, ApplicationReceived):  # the subject only: applicant data stays in the items service
+            session.merge(Task(aggregate_id=env.aggregate_id, aggregate="application", org=env.org, author="",
+                               title=ev.subject, kind="application_answer", purpose="answer"))
             return
         task = session.get(Task, env.aggregate_id)
         if task is None:
@@ -61,15 +66,19 @@ class Inbox(Projection):
             case ItemRevised():
                 task.title = ev.changes.get("title", task.title)  # type: ignore[assignment]
                 task.category = ev.changes.get("category", task.category)  # type: ignore[assignment]
-            case ItemSubmitted() | ChangeRequested():
+            case ItemSubmitted() | ChangeRequested() | AnswerSubmitted():
                 task.submission, task.stage, task.deciders = ev.submission, chain.Stage.INITIAL, "[]"
-                task.purpose = ev.change if isinstance(ev, ChangeRequested) else "publish"
+                if isinstance(ev, AnswerSubmitted):
+                    task.author = ev.drafted_by  # the drafter of the answer may not approve it
+                else:
+                    task.purpose = ev.change if isinstance(ev, ChangeRequested) else "publish"
                 task.submitted_at = task.stage_since = env.occurred_at
             case DecisionRecorded() if ev.submission == task.submission and task.stage is not None:
                 state = chain.ChainState(author=task.author, stage=chain.Stage(task.stage),
                                          deciders=json.loads(task.deciders))
                 nxt = chain.advance(state, chain.Decision(ev.stage, ev.outcome, ev.decided_by))
                 task.stage, task.deciders, task.stage_since = nxt.stage, json.dumps(nxt.deciders), env.occurred_at
-            case ItemPublished() | ItemWithdrawn() | ItemRetracted() | ValidityChanged():
+            case ItemPublished() | ItemWithdrawn() | ItemRetracted() | ValidityChanged() | ApplicationAnswered() \
+                    | ApplicationClosed():
                 task.stage = None
         session.add(task)

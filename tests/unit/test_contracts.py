@@ -9,6 +9,15 @@ from datetime import UTC, date, datetime
 import jsonschema
 import pytest
 
+from contracts.application_events import (
+    AnswerSubmitted,
+    Applicant,
+    ApplicationAnswered,
+    ApplicationClosed,
+    ApplicationReceived,
+    ClockEventRecorded,
+    FeeNotified,
+)
 from contracts.chain import Outcome, Stage
 from contracts.envelope import Actor, Envelope, Event
 from contracts.generate import SCHEMAS_DIR, event_file, render
@@ -49,6 +58,14 @@ EXAMPLES: list[Event] = [
     ChangeRequested(submission=2, workflow_id="review-item-x1-2", change="retract", reason="内容已过时"),
     ItemRetracted(submission=2, retracted_at=WHEN, reason="内容已过时"),
     ValidityChanged(submission=3, validity="repealed", effective_on=date(2026, 12, 31)),
+    ApplicationReceived(applicant_type="natural_person", channel="online", received_on=date(2026, 3, 2),
+                        applicant=Applicant(name="王某"), subject="2025年公务用车数量", registered_by="zhang.bin"),
+    ClockEventRecorded(kind="extended", on=date(2026, 3, 20), days=10, approved_by="wang.qiang"),
+    FeeNotified(on=date(2026, 3, 10), method="per_volume", amount_yuan=700, pages=100),
+    AnswerSubmitted(submission=1, workflow_id="review-application-a1-1", outcome="granted", body="予以公开",
+                    drafted_by="zhang.bin"),
+    ApplicationAnswered(submission=1, outcome="granted", answered_on=date(2026, 3, 25), reply_type=2),
+    ApplicationClosed(outcome="other_no_correction", closed_on=date(2026, 4, 30)),
 ]
 
 

@@ -1,0 +1,95 @@
+"""The v1 events of a disclosure application (依申请公开): registered, its legal clock, its answer (reviewed
+like an item), fees, and how it ended. The table-三 keys they carry are in contracts/applications.py."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from contracts.applications import ApplicantType, Channel, FeeMethod, Outcome
+from contracts.envelope import Event
+
+
+class Applicant(BaseModel):
+    """申请人: personal information — only the office and the application's reviewers may read it."""
+
+    name: str = Field(min_length=1, max_length=200)
+    id_number: str | None = Field(default=None, max_length=40, description="证件号码")
+    organization: str | None = Field(default=None, max_length=200, description="for a legal person: its name")
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=300)
+    email: str | None = Field(default=None, max_length=200)
+
+
+class ApplicationReceived(Event):
+    """收到申请 (Art. 31: the received date as the channel defines it)."""
+
+    TYPE = "application.received"
+    AGGREGATE = "application"
+    applicant_type: ApplicantType
+    channel: Channel
+    received_on: date
+    applicant: Applicant
+    subject: str
+    content: str = ""
+    registered_by: str
+
+
+class ClockEventRecorded(Event):
+    """A step of the legal clock: correction requested/received, consultation started/ended, extension, fee
+    notice, payment (see gongkai/appclock.py for what each does to the due date)."""
+
+    TYPE = "application.clock"
+    AGGREGATE = "application"
+    kind: str
+    on: date
+    days: int | None = None
+    note: str | None = None
+    approved_by: str | None = None  # an extension needs a section head
+
+
+class FeeNotified(Event):
+    """收费通知 per 国办函〔2020〕109号: one method per application, never both."""
+
+    TYPE = "application.fee_notified"
+    AGGREGATE = "application"
+    on: date
+    method: FeeMethod
+    amount_yuan: int
+    nth_in_month: int | None = None
+    pages: int | None = None
+
+
+class AnswerSubmitted(Event):
+    """拟答复: the office's answer, submitted to the review chain; it is sent only once approved."""
+
+    TYPE = "application.answer_submitted"
+    AGGREGATE = "application"
+    submission: int
+    workflow_id: str
+    outcome: Outcome
+    reason: str | None = None
+    body: str
+    drafted_by: str
+
+
+class ApplicationAnswered(Event):
+    """答复: the approved answer went out; the application counts in its row of table 三."""
+
+    TYPE = "application.answered"
+    AGGREGATE = "application"
+    submission: int
+    outcome: Outcome
+    answered_on: date
+    reply_type: int | None = None  # Art. 36 reply type, when the outcome has one
+
+
+class ApplicationClosed(Event):
+    """The correction or payment window ran out (other_no_correction / other_fee_unpaid), recorded by the
+    system; the application counts in that row."""
+
+    TYPE = "application.closed"
+    AGGREGATE = "application"
+    outcome: Outcome
+    closed_on: date
