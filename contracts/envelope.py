@@ -47,12 +47,14 @@ class Envelope(BaseModel):
     @classmethod
     def wrap(cls, event: Event, *, aggregate_id: str, org: str, actor: Actor, event_id: str | None = None,
              occurred_at: datetime | None = None, correlation_id: str | None = None,
-             causation_id: str | None = None) -> Envelope:
+             causation_id: str | None = None, aggregate: str | None = None) -> Envelope:
+        """`aggregate` names the aggregate when an event type serves several (a review decision is recorded
+        on an item or on an application)."""
         return cls(
             event_id=event_id or str(uuid.uuid4()),
             type=event.TYPE,
             schema_version=event.VERSION,
-            aggregate=event.AGGREGATE,
+            aggregate=aggregate or event.AGGREGATE,
             aggregate_id=aggregate_id,
             org=org,
             actor=actor,

@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import chain, subjects
-    from contracts.errors import Conflict, DomainError, Forbidden, from_parts
+    from contracts.errors import ERRORS_BY_NAME, Conflict, DomainError, Forbidden, from_parts
     from contracts.lifecycle import SHANGHAI
     from contracts.reviews import (
         CommandReply,
@@ -43,8 +43,8 @@ COMMAND_TIMEOUT = timedelta(seconds=15)
 
 def refusal(e: DomainError) -> ApplicationError:
     """A domain refusal as Temporal carries it to the client: kind, code, Chinese, English."""
-    return ApplicationError(e.message, type(e).__name__, e.code, e.zh, e.en, type=type(e).__name__,
-                            non_retryable=True)
+    kind = next(c.__name__ for c in type(e).__mro__ if c.__name__ in ERRORS_BY_NAME)
+    return ApplicationError(e.message, kind, e.code, e.zh, e.en, type=kind, non_retryable=True)
 
 
 def refused(reply: CommandReply) -> ApplicationError:

@@ -64,8 +64,8 @@ class Service:
                      event_id: str | None = None, occurred_at: datetime | None = None,
                      correlation_id: str | None = None) -> Item | Application:
         env = Envelope.wrap(event, aggregate_id=agg.id, org=org or agg.org, actor=actor, event_id=event_id,
-                            occurred_at=occurred_at, correlation_id=correlation_id)
-        seq = await self.log.append(subjects.event_subject(event.AGGREGATE, agg.id), env, agg.version)
+                            occurred_at=occurred_at, correlation_id=correlation_id, aggregate=agg.AGGREGATE)
+        seq = await self.log.append(subjects.event_subject(agg.AGGREGATE, agg.id), env, agg.version)
         agg.apply(Stored(seq, env))
         return agg
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from contracts import chain
 from contracts.application_events import (
@@ -36,6 +36,7 @@ CLOCK_KINDS = {"correction_requested", "corrected", "consultation_started", "con
 
 @dataclass
 class Application:
+    AGGREGATE: ClassVar[str] = "application"
     id: str
     org: str = ""
     applicant_type: ApplicantType | None = None

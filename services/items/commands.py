@@ -15,7 +15,7 @@ from faststream.nats import NatsBroker
 
 from contracts import subjects
 from contracts.envelope import Actor
-from contracts.errors import DomainError
+from contracts.errors import ERRORS_BY_NAME, DomainError
 from contracts.lifecycle import SHANGHAI
 from contracts.reviews import CommandReply, DecisionDetails, PublishItem, RecordDecision, Reminder, SubmissionQuery
 from gongkai.config import Settings
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 
 def _refusal(e: DomainError) -> CommandReply:
-    return CommandReply(ok=False, error_kind=type(e).__name__, error=e.code, zh=e.zh, en=e.en)
+    kind = next(c.__name__ for c in type(e).__mro__ if c.__name__ in ERRORS_BY_NAME)
+    return CommandReply(ok=False, error_kind=kind, error=e.code, zh=e.zh, en=e.en)
 
 
 def build_broker(settings: Settings) -> NatsBroker:

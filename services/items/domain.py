@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from contracts import chain
 from contracts.chain import Decision, Outcome, Stage
@@ -60,6 +60,7 @@ def _revised(field_name: str, value: object) -> object:
 
 @dataclass
 class Item:
+    AGGREGATE: ClassVar[str] = "item"
     id: str
     org: str = ""
     kind: ItemKind = ItemKind.PROACTIVE

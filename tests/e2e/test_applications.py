@@ -1,0 +1,126 @@
+"""依申请公开 through HTTP on the running stack: the register, personal data, the legal clock, answers through
+the review chain, fees, the reply letter, and table 三 in /totals."""
+
+from datetime import date
+
+from tests.e2e.conftest import People
+
+
+def register(api, people, **fields) -> dict:
+    body = {"applicant_type": "natural_person", "received_on": date.today().isoformat(), "channel": "online",
+            "subject": "2025年公务用车购置数量", "content": "请提供2025年本单位公务用车购置数量",
+            "applicant": {"name": "王某", "id_number": "110105194912310029", "phone": "13800000000"}, **fields}
+    r = api.http.post(api.items("/applications"), headers=people.token("zhang.bin", "office"), json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def office(people: People) -> dict:
+    return people.token("zhang.bin", "office")
+
+
+def answer(api, people, app_id: str, outcome: str = "granted", **extra):
+    return api.http.post(api.items(f"/applications/{app_id}/answer"), headers=office(people),
+                         json={"outcome": outcome, "body": "现将相关信息提供如下：……", **extra})
+
+
+def test_an_answer_goes_through_the_chain_is_sent_and_counted_in_table_3(api, people):
+    year = date.today().year
+    app = register(api, people, applicant_type="commercial_enterprise")
+    assert app["status"] == "open" and app["due_on"]
+    assert answer(api, people, app["id"]).status_code == 202
+    got = api.http.get(api.items(f"/applications/{app['id']}"), headers=office(people)).json()
+    assert got["status"] == "in_review" and got["stage"] == "initial"
+    tasks = api.http.get(api.reviews("/tasks"), headers=people.officer).json()["tasks"]
+    assert any(t["id"] == app["id"] and t["aggregate"] == "application" for t in tasks)
+    r = api.http.post(api.reviews(f"/applications/{app['id']}/decisions"), headers=people.officer,
+                      json={"stage": "initial", "outcome": "approve"})
+    assert r.status_code == 200, r.text
+    r = api.http.post(api.reviews(f"/applications/{app['id']}/decisions"), headers=people.head,
+                      json={"stage": "recheck", "outcome": "approve"})
+    assert r.status_code == 200 and r.json()["status"] == "answered"
+    got = api.http.get(api.items(f"/applications/{app['id']}"), headers=office(people)).json()
+    assert got["status"] == "answered" and got["outcome"] == "granted" and got["finished_on"]
+    t = api.totals_after(people.viewer, got["version"], year=year, org=people.org)["applications"]
+    assert t["new"] == 1 and t["results"]["granted"] == 1 and t["carried_forward"] == 0
+    assert t["table3"]["granted"]["commercial_enterprise"] == 1
+    letter = api.http.get(api.items(f"/applications/{app['id']}/letter"), headers=office(people))
+    assert letter.status_code == 200 and letter.content[:2] == b"PK"  # a real .docx (zip)
+
+
+def test_applicant_data_is_read_only_by_the_office_and_the_reviewers_of_the_application(api, people):
+    app = register(api, people)
+    for who in (people.viewer, people.author, people.officer):
+        got = api.http.get(api.items(f"/applications/{app['id']}"), headers=who).json()
+        assert got["applicant"] is None and got["applicant_redacted"] and got["content"] is None
+    assert api.http.get(api.items(f"/applications/{app['id']}/letter"), headers=people.viewer).status_code == 403
+    answer(api, people, app["id"])
+    seen = api.http.get(api.items(f"/applications/{app['id']}"), headers=people.officer).json()
+    assert seen["applicant"]["name"] == "王某"  # a reviewer of this application, while it is under review
+    other = People(people.stack, "elsewhere")
+    assert api.http.get(api.items(f"/applications/{app['id']}"), headers=other.viewer).status_code == 403
+
+
+def test_only_the_office_registers_and_the_drafter_never_approves_the_answer(api, people):
+    r = api.http.post(api.items("/applications"), headers=people.author,
+                      json={"applicant_type": "natural_person", "received_on": date.today().isoformat(),
+                            "subject": "x"})
+    assert r.status_code == 403
+    app = register(api, people)
+    both = people.token("zhang.bin", "office", "officer")
+    answer(api, people, app["id"])
+    r = api.http.post(api.reviews(f"/applications/{app['id']}/decisions"), headers=both,
+                      json={"stage": "initial", "outcome": "approve"})
+    assert r.status_code == 403 and r.json()["error"] == "author_cannot_decide"
+
+
+def test_a_refusal_needs_its_legal_reason_and_automatic_outcomes_cannot_be_chosen(api, people):
+    app = register(api, people)
+    assert answer(api, people, app["id"], "denied_process_info").status_code == 422
+    assert answer(api, people, app["id"], "other_no_correction").status_code == 409
+    assert answer(api, people, app["id"], "no_such_outcome").status_code == 422
+    r = answer(api, people, app["id"], "denied_process_info", reason="属于过程性信息")
+    assert r.status_code == 202
+
+
+def test_the_clock_correction_restarts_it_and_an_extension_needs_a_section_head(api, people):
+    # received in September, so that every date stays in a year the calendar knows
+    app = register(api, people, received_on=date(date.today().year, 9, 1).isoformat())
+    first_due = app["due_on"]
+    assert first_due and "20个工作日" in app["clock"]["explanation"]
+    step = lambda who, **b: api.http.post(api.items(f"/applications/{app['id']}/clock"), headers=who, json=b)  # noqa: E731
+    on = date(date.today().year, 9, 10).isoformat()
+    assert step(office(people), kind="extended", on=on, days=10).status_code == 403
+    r = step(people.head, kind="extended", on=on, days=10)
+    assert r.status_code == 200 and r.json()["due_on"] > first_due and r.json()["clock"]["extended_by"] == 10
+    r = step(people.head, kind="extended", on=on, days=5)
+    assert r.status_code == 409  # one extension only (Art. 33)
+    assert "20" in r.json()["message"] or r.json()["error"] == "clock_refused"
+
+
+def test_an_unanswered_correction_ends_the_application_as_other_no_correction(api, people):
+    year = date.today().year
+    received = date(year, 3, 2)
+    app = register(api, people, received_on=received.isoformat(), applicant_type="other_org")
+    r = api.http.post(api.items(f"/applications/{app['id']}/clock"), headers=office(people),
+                      json={"kind": "correction_requested", "on": date(year, 3, 4).isoformat(), "note": "请明确年份"})
+    assert r.status_code == 200 and r.json()["clock"]["correction_window_due_on"]
+    r = api.http.post(api.items(f"/applications/{app['id']}/expire"), headers=office(people))
+    assert r.status_code == 200 and r.json()["status"] == "closed" and r.json()["outcome"] == "other_no_correction"
+    t = api.totals_after(people.viewer, r.json()["version"], year=year, org=people.org)["applications"]
+    assert t["results"]["other_no_correction"] == 1 and t["table3"]["other_no_correction"]["other_org"] == 1
+
+
+def test_fees_follow_the_tiers_and_one_notice_per_application(api, people):
+    app = register(api, people)
+    r = api.http.post(api.items(f"/applications/{app['id']}/fee"), headers=office(people),
+                      json={"on": date.today().isoformat(), "method": "per_volume", "pages": 150})
+    assert r.status_code == 200 and r.json()["fee"]["amount_yuan"] == 1700
+    r = api.http.post(api.items(f"/applications/{app['id']}/fee"), headers=office(people),
+                      json={"on": date.today().isoformat(), "method": "per_application", "nth_in_month": 11})
+    assert r.status_code == 409
+    other = register(api, people)
+    r = api.http.post(api.items(f"/applications/{other['id']}/fee"), headers=office(people),
+                      json={"on": date.today().isoformat(), "method": "per_application", "nth_in_month": 11,
+                            "pages": 40})
+    assert r.status_code == 422  # never both methods for one application
