@@ -4,10 +4,11 @@ like an item), fees, and how it ended. The table-三 keys they carry are in cont
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from contracts.applications import ApplicantType, Channel, FeeMethod, Outcome
+from contracts.applications import ApplicantType, CaseKind, CaseResult, Channel, FeeMethod, Outcome
 from contracts.envelope import Event
 
 
@@ -93,3 +94,40 @@ class ApplicationClosed(Event):
     AGGREGATE = "application"
     outcome: Outcome
     closed_on: date
+
+
+class CaseRecorded(Event):
+    """复议/诉讼 arising from the application (table 四): filed, and its result once known."""
+
+    TYPE = "application.case_recorded"
+    AGGREGATE = "application"
+    case_id: str
+    kind: CaseKind
+    filed_on: date
+    result: CaseResult = CaseResult.PENDING
+    decided_on: date | None = None
+
+
+class CaseDecided(Event):
+    TYPE = "application.case_decided"
+    AGGREGATE = "application"
+    case_id: str
+    result: CaseResult
+    decided_on: date
+
+
+class ProposalReceived(Event):
+    """人大代表建议 / 政协委员提案 received for handling (the seed's §十)."""
+
+    TYPE = "proposal.received"
+    AGGREGATE = "proposal"
+    kind: Literal["npc_suggestion", "cppcc_proposal"]
+    received_on: date
+    title: str
+    number: str | None = None
+
+
+class ProposalAnswered(Event):
+    TYPE = "proposal.answered"
+    AGGREGATE = "proposal"
+    answered_on: date

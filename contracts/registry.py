@@ -7,8 +7,12 @@ from contracts.application_events import (
     ApplicationAnswered,
     ApplicationClosed,
     ApplicationReceived,
+    CaseDecided,
+    CaseRecorded,
     ClockEventRecorded,
     FeeNotified,
+    ProposalAnswered,
+    ProposalReceived,
 )
 from contracts.envelope import Event
 from contracts.items import (
@@ -29,5 +33,6 @@ EVENT_CLASSES: list[type[Event]] = [
     ItemDrafted, ItemRevised, ItemSubmitted, ItemWithdrawn, DecisionRecorded, ItemPublished, ItemImported,
     IndexAssigned, ReviewOverdue, ReviewAgainDue, ChangeRequested, ItemRetracted, ValidityChanged,
     ApplicationReceived, ClockEventRecorded, FeeNotified, AnswerSubmitted, ApplicationAnswered, ApplicationClosed,
+    CaseRecorded, CaseDecided, ProposalReceived, ProposalAnswered,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

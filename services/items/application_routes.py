@@ -15,6 +15,8 @@ from contracts.applications import (
     LEGAL_BASIS_ZH,
     OUTCOME_LABEL_ZH,
     ApplicantType,
+    CaseKind,
+    CaseResult,
     Channel,
     FeeMethod,
     Outcome,
@@ -26,6 +28,7 @@ from contracts.lifecycle import SHANGHAI
 from gongkai.http import Caller
 from services.items.applications import Application
 from services.items.letters import ReplyLetter, render_docx
+from services.items.proposals import Proposal
 
 router = APIRouter(tags=["applications"])
 
@@ -80,6 +83,7 @@ def view(app: Application, who) -> dict:
         "due_on": state.reply_due_on, "clock": state.model_dump(mode="json"),
         "fee": app.fee.model_dump(mode="json") if app.fee else None,
         "answer": app.answer.model_dump(mode="json") if app.answer and readable else None,
+        "cases": [c.model_dump(mode="json") for c in app.cases.values()],
         "version": app.version,
         "history": [{"seq": st.seq, "type": st.envelope.type, "occurred_at": st.envelope.occurred_at,
                      "actor": st.envelope.actor.model_dump()}
@@ -184,3 +188,65 @@ def _actor(who):
     from contracts.envelope import Actor
 
     return Actor(user=who.user, roles=[r.value for r in who.roles])
+
+
+class NewCase(BaseModel):
+    kind: CaseKind
+    filed_on: date
+    result: CaseResult = CaseResult.PENDING
+    decided_on: date | None = None
+
+
+class CaseDecision(BaseModel):
+    result: CaseResult
+    decided_on: date
+
+
+@router.post("/applications/{application_id}/cases", status_code=201)
+async def record_case(application_id: str, body: NewCase, request: Request, who: Caller) -> dict:
+    """行政复议 / 行政诉讼 arising from the application (table 四)."""
+    s = svc(request)
+    app = await s.load_any("application", application_id)
+    case_id = str(uuid.uuid4())
+    event = app.record_case(who, case_id=case_id, kind=body.kind, filed_on=body.filed_on, result=body.result,
+                            decided_on=body.decided_on)
+    await s.append(app, event, _actor(who))
+    return {"case_id": case_id, **app.cases[case_id].model_dump(mode="json")}
+
+
+@router.post("/applications/{application_id}/cases/{case_id}")
+async def decide_case(application_id: str, case_id: str, body: CaseDecision, request: Request, who: Caller) -> dict:
+    s = svc(request)
+    app = await s.load_any("application", application_id)
+    await s.append(app, app.decide_case(who, case_id=case_id, result=body.result, decided_on=body.decided_on),
+                   _actor(who))
+    return {"case_id": case_id, **app.cases[case_id].model_dump(mode="json")}
+
+
+class NewProposal(BaseModel):
+    kind: Literal["npc_suggestion", "cppcc_proposal"]
+    received_on: date
+    title: str = Field(min_length=1, max_length=500)
+    number: str | None = Field(default=None, max_length=50)
+
+
+class ProposalAnswer(BaseModel):
+    answered_on: date
+
+
+@router.post("/proposals", status_code=201)
+async def receive_proposal(body: NewProposal, request: Request, who: Caller) -> dict:
+    """人大代表建议 / 政协委员提案 handed to this body."""
+    s = svc(request)
+    p = Proposal(id=str(uuid.uuid4()))
+    event = p.receive(who, kind=body.kind, received_on=body.received_on, title=body.title, number=body.number)
+    await s.append(p, event, _actor(who), org=who.org)
+    return {"id": p.id, **p.received.model_dump(mode="json"), "answered_on": p.answered_on, "version": p.version}
+
+
+@router.post("/proposals/{proposal_id}/answer")
+async def answer_proposal(proposal_id: str, body: ProposalAnswer, request: Request, who: Caller) -> dict:
+    s = svc(request)
+    p = await s.load_any("proposal", proposal_id)
+    await s.append(p, p.answer(who, body.answered_on), _actor(who))
+    return {"id": p.id, **p.received.model_dump(mode="json"), "answered_on": p.answered_on, "version": p.version}

@@ -14,14 +14,26 @@ from contracts.application_events import (
     ApplicationAnswered,
     ApplicationClosed,
     ApplicationReceived,
+    CaseDecided,
+    CaseRecorded,
     ClockEventRecorded,
     FeeNotified,
 )
-from contracts.applications import REASON_REQUIRED, ApplicantType, Channel, FeeMethod, Outcome, fee, reply_type
+from contracts.applications import (
+    REASON_REQUIRED,
+    ApplicantType,
+    CaseKind,
+    CaseResult,
+    Channel,
+    FeeMethod,
+    Outcome,
+    fee,
+    reply_type,
+)
 from contracts.chain import Decision, Stage
 from contracts.chain import Outcome as DecisionOutcome
 from contracts.envelope import Event
-from contracts.errors import Conflict, Forbidden, Invalid
+from contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from contracts.reviews import DecisionDetails, DecisionRecorded, Reminder, ReviewOverdue
 from contracts.roles import Principal, Role
 from contracts.subjects import review_workflow_id
@@ -57,6 +69,7 @@ class Application:
     finished_on: date | None = None
     closed: bool = False  # ended by the system (a window ran out), not by an answer
     reminders: list[Stored] = field(default_factory=list)
+    cases: dict[str, CaseRecorded] = field(default_factory=dict)  # 复议/诉讼 arising from it
     version: int = 0
     history: list[Stored] = field(default_factory=list)
 
@@ -114,6 +127,11 @@ class Application:
                 self.outcome, self.finished_on, self.closed = ev.outcome, ev.closed_on, True
             case ReviewOverdue():
                 self.reminders.append(st)
+            case CaseRecorded():
+                self.cases[ev.case_id] = ev
+            case CaseDecided():
+                self.cases[ev.case_id] = self.cases[ev.case_id].model_copy(
+                    update={"result": ev.result, "decided_on": ev.decided_on})
 
     # ---- rules -------------------------------------------------------------------------------------------
     def _office(self, by: Principal) -> None:
@@ -226,6 +244,25 @@ class Application:
             raise Conflict("补正或缴费期限尚未届满", "no correction or payment window has run out", code="not_expired")
         outcome = Outcome.OTHER_NO_CORRECTION if which == "correction" else Outcome.OTHER_FEE_UNPAID
         return ApplicationClosed(outcome=outcome, closed_on=today)
+
+    def record_case(self, by: Principal, *, case_id: str, kind: CaseKind, filed_on: date,
+                    result: CaseResult, decided_on: date | None) -> Event:
+        self._office(by)
+        if self.received_on and filed_on < self.received_on:
+            raise Invalid("复议或诉讼不能早于申请", "a case cannot be filed before the application", code="bad_date")
+        if (result is CaseResult.PENDING) != (decided_on is None):
+            raise Invalid("已审结的案件须有审结日期，未审结的不应有", "a decided case has a decided_on, a pending one none",
+                          code="bad_date")
+        return CaseRecorded(case_id=case_id, kind=kind, filed_on=filed_on, result=result, decided_on=decided_on)
+
+    def decide_case(self, by: Principal, *, case_id: str, result: CaseResult, decided_on: date) -> Event:
+        self._office(by)
+        case = self.cases.get(case_id)
+        if case is None:
+            raise NotFound("案件不存在", f"no case {case_id} on this application", code="not_found")
+        if result is CaseResult.PENDING or decided_on < case.filed_on:
+            raise Invalid("审结结果或日期不合法", "give a final result decided on or after filing", code="bad_result")
+        return CaseDecided(case_id=case_id, result=result, decided_on=decided_on)
 
     def remind(self, r: Reminder) -> Event:
         if r.submission != self.submission:

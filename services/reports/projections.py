@@ -15,10 +15,22 @@ from contracts.application_events import (
     ApplicationAnswered,
     ApplicationClosed,
     ApplicationReceived,
+    CaseDecided,
+    CaseRecorded,
     ClockEventRecorded,
     FeeNotified,
+    ProposalAnswered,
+    ProposalReceived,
 )
-from contracts.applications import ApplicantType, Outcome
+from contracts.applications import (
+    TABLE4_COLUMNS,
+    TABLE4_KEYS,
+    TABLE4_TOTAL_KEYS,
+    ApplicantType,
+    CaseKind,
+    CaseResult,
+    Outcome,
+)
 from contracts.items import (
     ItemDrafted,
     ItemImported,
@@ -34,7 +46,7 @@ from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v3"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v4"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -50,7 +62,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v3"
+    __tablename__ = "reports_applications_v4"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -64,8 +76,47 @@ class ReportApplication(SQLModel, table=True):
     due_on: date | None = None
 
 
+class ReportCase(SQLModel, table=True):
+    """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
+
+    __tablename__ = "reports_cases_v4"
+    id: str = Field(primary_key=True)
+    org: str = Field(index=True)
+    kind: str
+    filed_year: int = Field(index=True)
+    result: str
+
+
+class ReportProposal(SQLModel, table=True):
+    __tablename__ = "reports_proposals_v4"
+    id: str = Field(primary_key=True)
+    org: str = Field(index=True)
+    kind: str
+    received_year: int = Field(index=True)
+    answered_year: int | None = None
+
+
+def apply_proposal(session: Session, st: Stored) -> None:
+    env, ev = st.envelope, st.envelope.event()
+    if isinstance(ev, ProposalReceived):
+        session.merge(ReportProposal(id=env.aggregate_id, org=env.org, kind=ev.kind,
+                                     received_year=ev.received_on.year))
+    elif isinstance(ev, ProposalAnswered) and (row := session.get(ReportProposal, env.aggregate_id)):
+        row.answered_year = ev.answered_on.year
+        session.add(row)
+
+
 def apply_application(session: Session, st: Stored) -> None:
     env, ev = st.envelope, st.envelope.event()
+    if isinstance(ev, CaseRecorded):
+        session.merge(ReportCase(id=ev.case_id, org=env.org, kind=ev.kind, filed_year=ev.filed_on.year,
+                                 result=ev.result))
+        return
+    if isinstance(ev, CaseDecided):
+        if case := session.get(ReportCase, ev.case_id):
+            case.result = ev.result
+            session.add(case)
+        return
     if isinstance(ev, ApplicationReceived):
         session.merge(ReportApplication(
             id=env.aggregate_id, org=env.org, applicant_type=ev.applicant_type, received_on=ev.received_on,
@@ -95,6 +146,29 @@ def _due(steps: list[dict]) -> date | None:
         return None
 
 
+def cases_table(session: Session, *, year: int, org: str | None) -> dict[str, int]:
+    """Table 四: the year's cases by kind and result, with the totals (T4-1…T4-3 hold by construction)."""
+    q = select(ReportCase.kind, ReportCase.result, func.count()).where(ReportCase.filed_year == year)
+    if org:
+        q = q.where(ReportCase.org == org)
+    cells = dict.fromkeys(TABLE4_COLUMNS, 0)
+    for kind, result, n in session.exec(q.group_by(ReportCase.kind, ReportCase.result)).all():
+        cells[TABLE4_KEYS[(CaseKind(kind), CaseResult(result))]] += n
+        cells[TABLE4_TOTAL_KEYS[CaseKind(kind)]] += n
+    return cells
+
+
+def proposals_count(session: Session, *, year: int, org: str | None) -> dict:
+    out = {}
+    for kind in ("npc_suggestion", "cppcc_proposal"):
+        base = select(func.count()).select_from(ReportProposal).where(ReportProposal.kind == kind)
+        if org:
+            base = base.where(ReportProposal.org == org)
+        out[kind] = {"received": session.exec(base.where(ReportProposal.received_year == year)).one(),
+                     "answered": session.exec(base.where(ReportProposal.answered_year == year)).one()}
+    return out
+
+
 def applications_table(session: Session, *, year: int, org: str | None) -> dict:
     """Table 三 of `year`, counted from the register: every cell, and T3-1 holds by construction — an
     application open at the end of a year is carried forward and is the next year's carried-over."""
@@ -122,13 +196,15 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v3"
-    tables = [ReportItem, ReportApplication]
+    name = "reports.totals.v4"
+    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal]
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
         if env.aggregate == "application":
             return apply_application(session, st)
+        if env.aggregate == "proposal":
+            return apply_proposal(session, st)
         if env.aggregate != "item":
             return
         ev = env.event()
@@ -194,6 +270,8 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
             "overdue": overdue_apps,
             "table3": table3,
         },
+        "cases": cases_table(session, year=year, org=org),
+        "proposals": proposals_count(session, year=year, org=org),
         "in_review": session.exec(in_review).one() + open_apps,
         "overdue": session.exec(overdue).one() + overdue_apps,
         "position": position,

@@ -124,3 +124,30 @@ def test_fees_follow_the_tiers_and_one_notice_per_application(api, people):
                       json={"on": date.today().isoformat(), "method": "per_application", "nth_in_month": 11,
                             "pages": 40})
     assert r.status_code == 422  # never both methods for one application
+
+
+def test_reconsideration_and_litigation_fill_table_4_and_proposals_are_counted(api, people):
+    year = date.today().year
+    app = register(api, people)
+    case = lambda **b: api.http.post(api.items(f"/applications/{app['id']}/cases"), headers=office(people), json=b)  # noqa: E731
+    r = case(kind="administrative_review", filed_on=date.today().isoformat())
+    assert r.status_code == 201 and r.json()["result"] == "pending"
+    review_id = r.json()["case_id"]
+    assert case(kind="litigation_direct", filed_on=date.today().isoformat(), result="upheld",
+                decided_on=date.today().isoformat()).status_code == 201
+    assert case(kind="litigation_direct", filed_on=date.today().isoformat(), result="upheld").status_code == 422
+    r = api.http.post(api.items(f"/applications/{app['id']}/cases/{review_id}"), headers=office(people),
+                      json={"result": "corrected", "decided_on": date.today().isoformat()})
+    assert r.status_code == 200 and r.json()["result"] == "corrected"
+    p = api.http.post(api.items("/proposals"), headers=office(people),
+                      json={"kind": "npc_suggestion", "received_on": date.today().isoformat(), "title": "关于节能的建议"})
+    assert p.status_code == 201
+    a = api.http.post(api.items(f"/proposals/{p.json()['id']}/answer"), headers=office(people),
+                      json={"answered_on": date.today().isoformat()})
+    assert a.status_code == 200
+    time_enough = api.totals_after(people.viewer, a.json()["version"], year=year, org=people.org)
+    cases = time_enough["cases"]
+    assert cases["review_corrected"] == 1 and cases["review_total"] == 1 and cases["review_pending"] == 0
+    assert cases["lit_direct_upheld"] == 1 and cases["lit_direct_total"] == 1
+    assert time_enough["proposals"]["npc_suggestion"] == {"received": 1, "answered": 1}
+    assert time_enough["proposals"]["cppcc_proposal"] == {"received": 0, "answered": 0}

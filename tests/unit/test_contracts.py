@@ -15,8 +15,12 @@ from contracts.application_events import (
     ApplicationAnswered,
     ApplicationClosed,
     ApplicationReceived,
+    CaseDecided,
+    CaseRecorded,
     ClockEventRecorded,
     FeeNotified,
+    ProposalAnswered,
+    ProposalReceived,
 )
 from contracts.chain import Outcome, Stage
 from contracts.envelope import Actor, Envelope, Event
@@ -66,6 +70,10 @@ EXAMPLES: list[Event] = [
                     drafted_by="zhang.bin"),
     ApplicationAnswered(submission=1, outcome="granted", answered_on=date(2026, 3, 25), reply_type=2),
     ApplicationClosed(outcome="other_no_correction", closed_on=date(2026, 4, 30)),
+    CaseRecorded(case_id="c1", kind="administrative_review", filed_on=date(2026, 5, 6)),
+    CaseDecided(case_id="c1", result="upheld", decided_on=date(2026, 7, 1)),
+    ProposalReceived(kind="npc_suggestion", received_on=date(2026, 3, 9), title="关于公共机构节能的建议"),
+    ProposalAnswered(answered_on=date(2026, 6, 1)),
 ]
 
 
