@@ -3,7 +3,7 @@ like an item), fees, and how it ended. The table-三 keys they carry are in cont
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -131,3 +131,15 @@ class ProposalAnswered(Event):
     TYPE = "proposal.answered"
     AGGREGATE = "proposal"
     answered_on: date
+
+
+class ApplicationRef(BaseModel):
+    aggregate_id: str
+
+
+class ApplicantWindows(BaseModel):
+    """When the applicant's open window (补正 or 缴费) runs out; the clock workflow waits for that moment."""
+
+    finished: bool
+    expires_at: datetime | None = None  # the start of the day after the window's last day, Asia/Shanghai
+    which: str | None = None

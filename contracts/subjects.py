@@ -11,12 +11,21 @@ CMD_RECORD_DECISION = "gongkai.commands.items.record_decision"
 CMD_PUBLISH = "gongkai.commands.items.publish"
 CMD_SUBMISSION = "gongkai.commands.items.submission"
 CMD_REMIND = "gongkai.commands.items.remind"
+CMD_APPLICATION_WINDOWS = "gongkai.commands.items.application_windows"
+CMD_APPLICATION_EXPIRE = "gongkai.commands.items.application_expire"
 
 #: Temporal names shared by the services and the worker
 TASK_QUEUE = "gongkai-reviews"
 PUBLISHING_WORKFLOW = "PublishingWorkflow"
 DECIDE_UPDATE = "decide"
 STATE_QUERY = "state"
+APPLICATION_CLOCK_WORKFLOW = "ApplicationClockWorkflow"
+CLOCK_CHANGED_SIGNAL = "clock_changed"
+
+
+def application_clock_id(application_id: str) -> str:
+    """One clock-watching workflow per application, for its whole life."""
+    return f"clock-application-{application_id}"
 
 
 def event_subject(aggregate: str, aggregate_id: str) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from contracts import subjects
+from contracts.application_events import ApplicantWindows, ApplicationRef
 from contracts.reviews import CommandReply, DeadlineRequest, PublishItem, RecordDecision, Reminder
 from gongkai.deadlines import DeadlineInfo, deadline
 from gongkai.deployment import Duration
@@ -37,6 +38,16 @@ class ItemCommands:
     @activity.defn(name="publish_item")
     async def publish(self, cmd: PublishItem) -> CommandReply:
         return await self._request(subjects.CMD_PUBLISH, cmd)
+
+    @activity.defn(name="application_windows")
+    async def windows(self, ref: ApplicationRef) -> ApplicantWindows:
+        reply = await self.nc.request(subjects.CMD_APPLICATION_WINDOWS, ref.model_dump_json().encode(),
+                                      timeout=self.timeout)
+        return ApplicantWindows.model_validate_json(reply.data)
+
+    @activity.defn(name="application_expire")
+    async def expire(self, ref: ApplicationRef) -> CommandReply:
+        return await self._request(subjects.CMD_APPLICATION_EXPIRE, ref)
 
     @activity.defn(name="remind")
     async def remind(self, cmd: Reminder) -> CommandReply:

@@ -15,13 +15,15 @@ from contracts import subjects
 from gongkai.config import Settings
 from gongkai.runtime import connect_temporal
 from workflows.activities import ItemCommands, compute_deadline
+from workflows.application_clock import ApplicationClockWorkflow
 from workflows.publishing import PublishingWorkflow
 
 
 def build_worker(client: Client, nc: nats.NATS, task_queue: str = subjects.TASK_QUEUE) -> Worker:
     commands = ItemCommands(nc)
-    return Worker(client, task_queue=task_queue, workflows=[PublishingWorkflow],
-                  activities=[commands.record_decision, commands.publish, commands.remind, compute_deadline],
+    return Worker(client, task_queue=task_queue, workflows=[PublishingWorkflow, ApplicationClockWorkflow],
+                  activities=[commands.record_decision, commands.publish, commands.remind, compute_deadline,
+                              commands.windows, commands.expire],
                   activity_executor=ThreadPoolExecutor(4))
 
 

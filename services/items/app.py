@@ -14,11 +14,12 @@ from fastapi import FastAPI, Header, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from contracts import subjects
+from contracts.application_events import ApplicationRef
 from contracts.envelope import Actor, Envelope, Event
 from contracts.errors import Forbidden, NotFound
 from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemMetadata, ItemStatus, Validity
@@ -70,6 +71,15 @@ class Service:
         seq = await self.log.append(subjects.event_subject(agg.AGGREGATE, agg.id), env, agg.version)
         agg.apply(Stored(seq, env))
         return agg
+
+    async def watch_clock(self, application_id: str) -> None:
+        """Start the application's clock watch, or tell the running one that its clock changed."""
+        if self.temporal is None:
+            return
+        await self.temporal.start_workflow(
+            subjects.APPLICATION_CLOCK_WORKFLOW, ApplicationRef(aggregate_id=application_id),
+            id=subjects.application_clock_id(application_id), task_queue=subjects.TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, start_signal=subjects.CLOCK_CHANGED_SIGNAL)
 
     async def start_review(self, agg: Item | Application) -> None:
         """Start the submission's publishing workflow; starting it twice is harmless (id per submission)."""

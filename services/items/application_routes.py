@@ -103,6 +103,7 @@ async def register(body: NewApplication, request: Request, who: Caller) -> dict:
     event = app.register(who, applicant_type=body.applicant_type, channel=body.channel, received_on=body.received_on,
                          applicant=applicant, subject=body.subject, content=body.content, today=today())
     await s.append(app, event, _actor(who), org=who.org)
+    await s.watch_clock(app.id)
     return view(app, who)
 
 
@@ -120,6 +121,7 @@ async def clock_step(application_id: str, body: ClockStep, request: Request, who
     s = svc(request)
     app = await s.load_any("application", application_id)
     await s.append(app, app.record_clock(who, body.kind, body.on, body.days, body.note), _actor(who))
+    await s.watch_clock(app.id)
     return view(app, who)
 
 
@@ -129,6 +131,7 @@ async def fee_notice(application_id: str, body: FeeNotice, request: Request, who
     app = await s.load_any("application", application_id)
     event = app.notify_fee(who, on=body.on, method=body.method, nth_in_month=body.nth_in_month, pages=body.pages)
     await s.append(app, event, _actor(who))
+    await s.watch_clock(app.id)
     return view(app, who)
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from faststream.nats import NatsBroker
 
 from contracts import subjects
+from contracts.application_events import ApplicantWindows, ApplicationRef
 from contracts.envelope import Actor
 from contracts.errors import ERRORS_BY_NAME, DomainError
 from contracts.lifecycle import SHANGHAI
@@ -83,6 +84,34 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                 await svc.append(item, item.remind(cmd), Actor(user="system", via=f"workflow:{cmd.workflow_id}"),
                                  event_id=event_id, correlation_id=cmd.workflow_id)
             return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
+        except DomainError as e:
+            return _refusal(e)
+
+    @broker.subscriber(subjects.CMD_APPLICATION_WINDOWS, queue="items", title="application_windows",
+                       description="When the applicant's open correction or payment window runs out")
+    async def windows(ref: ApplicationRef) -> ApplicantWindows:
+        app = await svc.load_any("application", ref.aggregate_id)
+        if app.outcome is not None:
+            return ApplicantWindows(finished=True)
+        state = app.clock()
+        open_windows = [(d, w) for d, w in ((state.correction_window_due_on, "correction"),
+                                            (state.payment_due_on, "payment")) if d]
+        if not open_windows:
+            return ApplicantWindows(finished=False)
+        last_day, which = min(open_windows)
+        return ApplicantWindows(finished=False, which=which,
+                                expires_at=datetime.combine(last_day + timedelta(days=1), time.min, SHANGHAI))
+
+    @broker.subscriber(subjects.CMD_APPLICATION_EXPIRE, queue="items", title="application_expire",
+                       description="End the application whose correction or payment window ran out, once")
+    async def expire(ref: ApplicationRef) -> CommandReply:
+        try:
+            app = await svc.load_any("application", ref.aggregate_id)
+            if app.closed:
+                return CommandReply(ok=True, seq=app.version, status=app.status)
+            event = app.close_expired(datetime.now(SHANGHAI).date())
+            await svc.append(app, event, Actor(user="system", via="workflow:application-clock"))
+            return CommandReply(ok=True, seq=app.version, status=app.status)
         except DomainError as e:
             return _refusal(e)
 
