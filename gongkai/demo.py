@@ -98,6 +98,24 @@ def _check(response: httpx.Response) -> None:
     return response
 
 
+def applications(client: httpx.Client, settings: Settings, tok: dict[str, str]) -> None:
+    """Two disclosure applications this year: one answered through the chain, one still open."""
+    items, reviews = settings.url("items"), settings.url("reviews")
+    office = {"Authorization": f"Bearer {tok['office']}"}
+    today = date.today()
+    answered = client.post(f"{items}/applications", headers=office, json={
+        "applicant_type": "natural_person", "channel": "online", "received_on": (today - timedelta(days=10)).isoformat(),
+        "subject": "本单位公务用车购置数量", "applicant": {"name": "王某"}}).json()
+    client.post(f"{items}/applications/{answered['id']}/answer", headers=office,
+                json={"outcome": "granted", "body": "经查，本单位本年度未购置公务用车。"})
+    for stage, role in (("initial", "officer"), ("recheck", "section_head")):
+        client.post(f"{reviews}/applications/{answered['id']}/decisions",
+                    headers={"Authorization": f"Bearer {tok[role]}"}, json={"stage": stage, "outcome": "approve"})
+    client.post(f"{items}/applications", headers=office, json={
+        "applicant_type": "commercial_enterprise", "channel": "letter", "received_on": today.isoformat(),
+        "subject": "办公用房维修项目招标文件", "applicant": {"name": "某建筑公司", "organization": "某建筑公司"}})
+
+
 def load(settings: Settings, say=lambda text: None) -> bool:
     """Load the demo once per data dir; returns False when it was already there."""
     marker = settings.data_dir / "demo-loaded"
@@ -112,5 +130,6 @@ def load(settings: Settings, say=lambda text: None) -> bool:
             through_chain(client, settings, tok, category, title)
         through_chain(client, settings, tok, "department_updates", "中心组织开展安全生产检查", stop_after="initial")
         through_chain(client, settings, tok, "meetings", "中心召开年度工作总结会", stop_after="submit")
+        applications(client, settings, tok)
     marker.write_text(datetime.now(UTC).isoformat())
     return True
