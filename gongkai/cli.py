@@ -16,6 +16,7 @@ from gongkai.config import Settings
 #: the projections each service keeps, rebuilt by `gongkai replay`: (service, module, class)
 PROJECTIONS = [
     ("items", "services.items.listing", "ItemListing"),
+    ("items", "services.items.register", "ApplicationRegister"),
     ("reviews", "services.reviews.inbox", "Inbox"),
     ("reports", "services.reports.projections", "AnnualTotals"),
 ]

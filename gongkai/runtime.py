@@ -32,19 +32,20 @@ async def connect_temporal(settings: Settings) -> Client:
 
 
 @asynccontextmanager
-async def running(settings: Settings, service: str, proj: projection.Projection, *,
+async def running(settings: Settings, service: str, *projs: projection.Projection,
                   temporal: bool = False) -> AsyncIterator[Runtime]:
     log = await EventLog.connect(settings.nats_url, name=f"gongkai-{service}")
     await log.ensure_stream()
     engine = make_engine(settings.database_url(service))
-    projection.setup(engine, proj)
+    for proj in projs:
+        projection.setup(engine, proj)
     client = await connect_temporal(settings) if temporal else None
     stop = asyncio.Event()
-    task = asyncio.create_task(projection.run(log, engine, proj, stop))
+    tasks = [asyncio.create_task(projection.run(log, engine, proj, stop)) for proj in projs]
     try:
         yield Runtime(settings, log, engine, client)
     finally:
         stop.set()
-        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await log.close()
         engine.dispose()

@@ -35,6 +35,7 @@ from services.items.applications import Application
 from services.items.domain import Item, check_category
 from services.items.listing import ItemListing, ItemRow
 from services.items.proposals import Proposal
+from services.items.register import ApplicationRegister
 from services.items.views import item_view
 
 
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with runtime.running(settings, "items", ItemListing(), temporal=True) as rt:
+        async with runtime.running(settings, "items", ItemListing(), ApplicationRegister(), temporal=True) as rt:
             app.state.svc = svc = Service(settings, rt.log, rt.temporal, rt.engine)
             broker = await commands.start(settings, svc)
             try:

@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session, select
 
 from contracts.application_events import Applicant
 from contracts.applications import (
@@ -25,10 +26,12 @@ from contracts.applications import (
 )
 from contracts.errors import Conflict, Forbidden
 from contracts.lifecycle import SHANGHAI
+from contracts.roles import Role
 from gongkai.http import Caller
 from services.items.applications import Application
 from services.items.letters import ReplyLetter, render_docx
 from services.items.proposals import Proposal
+from services.items.register import RegisterRow, applicant_key, nth_in_month
 
 router = APIRouter(tags=["applications"])
 
@@ -53,7 +56,8 @@ class ClockStep(BaseModel):
 class FeeNotice(BaseModel):
     on: date
     method: FeeMethod
-    nth_in_month: int | None = Field(default=None, ge=1, description="per application: the applicant's nth this month")
+    nth_in_month: int | None = Field(default=None, ge=1, description="per application: the applicant's nth "
+                                     "this month; counted from the register when left out")
     pages: int | None = Field(default=None, ge=1, description="per volume: pages provided")
 
 
@@ -95,6 +99,22 @@ def svc(request: Request):
     return request.app.state.svc
 
 
+@router.get("/applications")
+async def list_applications(request: Request, who: Caller, status: str | None = None, year: int | None = None,
+                            limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+    """The office's register (no personal data in it)."""
+    if Role.OFFICE not in who.roles and Role.VIEWER not in who.roles:
+        raise Forbidden("只有公开办公室可以查看申请登记簿", "only the office may list applications", code="wrong_role")
+    q = select(RegisterRow).where(RegisterRow.org == who.org)
+    if status:
+        q = q.where(RegisterRow.status == status)
+    if year:
+        q = q.where(RegisterRow.month.startswith(f"{year}-"))  # type: ignore[union-attr]
+    with Session(svc(request).engine) as db:
+        rows = db.exec(q.order_by(RegisterRow.seq.desc()).offset(offset).limit(limit)).all()  # type: ignore[union-attr]
+    return {"applications": [r.model_dump(mode="json", exclude={"applicant_key", "seq"}) for r in rows]}
+
+
 @router.post("/applications", status_code=201)
 async def register(body: NewApplication, request: Request, who: Caller) -> dict:
     s = svc(request)
@@ -129,7 +149,11 @@ async def clock_step(application_id: str, body: ClockStep, request: Request, who
 async def fee_notice(application_id: str, body: FeeNotice, request: Request, who: Caller) -> dict:
     s = svc(request)
     app = await s.load_any("application", application_id)
-    event = app.notify_fee(who, on=body.on, method=body.method, nth_in_month=body.nth_in_month, pages=body.pages)
+    nth = body.nth_in_month
+    if body.method is FeeMethod.PER_APPLICATION and nth is None and body.pages is None and app.applicant:
+        with Session(s.engine) as db:
+            nth = nth_in_month(db, app.org, applicant_key(app.org, app.applicant), app.received_on, app.id)
+    event = app.notify_fee(who, on=body.on, method=body.method, nth_in_month=nth, pages=body.pages)
     await s.append(app, event, _actor(who))
     await s.watch_clock(app.id)
     return view(app, who)

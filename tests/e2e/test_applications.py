@@ -159,3 +159,22 @@ def test_reconsideration_and_litigation_fill_table_4_and_proposals_are_counted(a
     assert cases["lit_direct_upheld"] == 1 and cases["lit_direct_total"] == 1
     assert time_enough["proposals"]["npc_suggestion"] == {"received": 1, "answered": 1}
     assert time_enough["proposals"]["cppcc_proposal"] == {"received": 0, "answered": 0}
+
+
+def test_the_per_application_fee_counts_the_applicants_applications_in_the_month(api, people):
+    same = {"applicant": {"name": "李某", "id_number": "370303199001011234"}}
+    apps = [register(api, people, **same) for _ in range(11)]
+    deadline = time.monotonic() + 10
+    while len(api.http.get(api.items("/applications"), headers=office(people)).json()["applications"]) < 11:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    first = api.http.post(api.items(f"/applications/{apps[0]['id']}/fee"), headers=office(people),
+                          json={"on": date.today().isoformat(), "method": "per_application"})
+    assert first.status_code == 200 and first.json()["fee"] == {**first.json()["fee"], "nth_in_month": 1,
+                                                                "amount_yuan": 0}
+    eleventh = api.http.post(api.items(f"/applications/{apps[10]['id']}/fee"), headers=office(people),
+                             json={"on": date.today().isoformat(), "method": "per_application"})
+    assert eleventh.json()["fee"]["nth_in_month"] == 11 and eleventh.json()["fee"]["amount_yuan"] == 100
+    listed = api.http.get(api.items("/applications"), headers=office(people)).json()["applications"]
+    assert all("applicant" not in row and "applicant_key" not in row for row in listed)
+    assert api.http.get(api.items("/applications"), headers=people.author).status_code == 403

@@ -1,0 +1,69 @@
+"""The items service's register of applications: one row per application, for the office's list and for the
+per-applicant monthly count that the per-application fee depends on (国办函〔2020〕109号). The applicant is kept
+only as a hash: the list never needs the person, only whether two applications come from the same one."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from sqlalchemy import func, or_
+from sqlmodel import Field, Session, SQLModel, select
+
+from contracts.application_events import Applicant, ApplicationAnswered, ApplicationClosed, ApplicationReceived
+from gongkai.eventlog import Stored
+from gongkai.projection import Projection
+
+
+def applicant_key(org: str, applicant: Applicant) -> str:
+    """The same applicant, whatever channel they used: by 证件号码 when given, else by name and organization."""
+    who = (applicant.id_number or f"{applicant.name}|{applicant.organization or ''}").strip().upper()
+    return hashlib.sha256(f"{org}|{who}".encode()).hexdigest()
+
+
+class RegisterRow(SQLModel, table=True):
+    __tablename__ = "applications_register_v1"
+    id: str = Field(primary_key=True)
+    org: str = Field(index=True)
+    seq: int  # order of registration, to count an applicant's applications in a month
+    applicant_key: str = Field(index=True)
+    applicant_type: str
+    received_on: date
+    month: str = Field(index=True)  # YYYY-MM of receipt
+    subject: str
+    status: str = "open"
+    outcome: str | None = None
+
+
+class ApplicationRegister(Projection):
+    name = "items.applications.v1"
+    tables = [RegisterRow]
+
+    def apply(self, session: Session, st: Stored) -> None:
+        env = st.envelope
+        if env.aggregate != "application":
+            return
+        ev = env.event()
+        if isinstance(ev, ApplicationReceived):
+            session.merge(RegisterRow(id=env.aggregate_id, org=env.org, seq=st.seq,
+                                      applicant_key=applicant_key(env.org, ev.applicant),
+                                      applicant_type=ev.applicant_type, received_on=ev.received_on,
+                                      month=ev.received_on.strftime("%Y-%m"), subject=ev.subject))
+        elif isinstance(ev, ApplicationAnswered | ApplicationClosed) and (row := session.get(RegisterRow,
+                                                                                           env.aggregate_id)):
+            row.status = "answered" if isinstance(ev, ApplicationAnswered) else "closed"
+            row.outcome = ev.outcome
+            session.add(row)
+
+
+def nth_in_month(session: Session, org: str, key: str, received_on: date, app_id: str) -> int:
+    """Which of the applicant's applications this one is in its calendar month (1 = the first)."""
+    mine = session.get(RegisterRow, app_id)
+    month = received_on.strftime("%Y-%m")
+    q = select(func.count()).select_from(RegisterRow).where(
+        RegisterRow.org == org, RegisterRow.applicant_key == key, RegisterRow.month == month)
+    if mine is None:  # not yet in the register: it comes after every one that is
+        return session.exec(q).one() + 1
+    earlier = or_(RegisterRow.received_on < received_on,
+                  (RegisterRow.received_on == received_on) & (RegisterRow.seq <= mine.seq))
+    return session.exec(q.where(earlier)).one()
