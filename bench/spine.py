@@ -238,6 +238,11 @@ class OwnStack:
         if self.proc is None:
             return out
         tick = os.sysconf("SC_CLK_TCK")
+        # each component runs in a process group of its own; the launcher lists them in DATA_DIR/run/*.pid
+        groups = {self.proc.pid}
+        for pid_file in (self.data_dir / "run").glob("*.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                groups.add(int(pid_file.read_text()))
         for d in Path("/proc").iterdir():
             if not d.name.isdigit():
                 continue
@@ -247,7 +252,7 @@ class OwnStack:
             except OSError:
                 continue
             fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) "
-            if int(fields[2]) != self.proc.pid:  # process group
+            if int(fields[2]) not in groups:  # process group
                 continue
             name = component_name([a.decode(errors="ignore") for a in cmd if a])
             out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
