@@ -175,8 +175,7 @@ async def expire(application_id: str, request: Request, who: Caller) -> dict:
     """End an application whose correction or payment window ran out (other_no_correction / other_fee_unpaid)."""
     s = svc(request)
     app = await s.load_any("application", application_id)
-    if app.org != who.org:
-        raise Forbidden("不能办理其他单位的申请", "this application belongs to another org", code="other_org")
+    app.check_office(who)
     await s.append(app, app.close_expired(today()), _actor(who))
     return view(app, who)
 

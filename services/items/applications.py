@@ -134,7 +134,7 @@ class Application:
                     update={"result": ev.result, "decided_on": ev.decided_on})
 
     # ---- rules -------------------------------------------------------------------------------------------
-    def _office(self, by: Principal) -> None:
+    def check_office(self, by: Principal) -> None:
         if by.org != self.org:
             raise Forbidden("不能办理其他单位的申请", "this application belongs to another org", code="other_org")
         if Role.OFFICE not in by.roles:
@@ -173,7 +173,7 @@ class Application:
                 raise Forbidden("延期答复须经科室负责人批准", "an extension needs the approval of a section_head",
                                 code="wrong_role")
         else:
-            self._office(by)
+            self.check_office(by)
         self._open()
         if kind not in CLOCK_KINDS:
             raise Invalid(f"未知的办理环节 {kind}", f"unknown clock step {kind!r}; one of {sorted(CLOCK_KINDS)}",
@@ -187,7 +187,7 @@ class Application:
 
     def notify_fee(self, by: Principal, *, on: date, method: FeeMethod, nth_in_month: int | None,
                    pages: int | None) -> Event:
-        self._office(by)
+        self.check_office(by)
         self._open()
         if self.fee is not None:
             raise Conflict("该申请已发出收费通知", "a fee notice was already sent", code="fee_exists")
@@ -199,7 +199,7 @@ class Application:
 
     def submit_answer(self, by: Principal, *, outcome: Outcome, reason: str | None, body: str,
                       today: date) -> AnswerSubmitted:
-        self._office(by)
+        self.check_office(by)
         self._open()
         if self.review_open:
             raise Conflict("答复正在审查中", "an answer is already under review", code="in_review")
@@ -247,7 +247,7 @@ class Application:
 
     def record_case(self, by: Principal, *, case_id: str, kind: CaseKind, filed_on: date,
                     result: CaseResult, decided_on: date | None) -> Event:
-        self._office(by)
+        self.check_office(by)
         if self.received_on and filed_on < self.received_on:
             raise Invalid("复议或诉讼不能早于申请", "a case cannot be filed before the application", code="bad_date")
         if (result is CaseResult.PENDING) != (decided_on is None):
@@ -256,7 +256,7 @@ class Application:
         return CaseRecorded(case_id=case_id, kind=kind, filed_on=filed_on, result=result, decided_on=decided_on)
 
     def decide_case(self, by: Principal, *, case_id: str, result: CaseResult, decided_on: date) -> Event:
-        self._office(by)
+        self.check_office(by)
         case = self.cases.get(case_id)
         if case is None:
             raise NotFound("案件不存在", f"no case {case_id} on this application", code="not_found")

@@ -134,6 +134,7 @@ async def send_answer(svc: Service, cmd: PublishItem):
     event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:publish:{cmd.workflow_id}"))
     await svc.append(app, event, Actor(user="system", via=f"workflow:{cmd.workflow_id}"), event_id=event_id,
                      correlation_id=cmd.workflow_id)
+    await svc.watch_clock(app.id)  # answered: its clock watch can end
     return app
 
 

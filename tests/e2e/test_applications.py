@@ -85,12 +85,12 @@ def test_a_refusal_needs_its_legal_reason_and_automatic_outcomes_cannot_be_chose
 
 
 def test_the_clock_correction_restarts_it_and_an_extension_needs_a_section_head(api, people):
-    # received in September, so that every date stays in a year the calendar knows
-    app = register(api, people, received_on=date(date.today().year, 9, 1).isoformat())
+    # received last September: in the past whenever this runs, in a year the calendar knows
+    app = register(api, people, received_on=date(date.today().year - 1, 9, 1).isoformat())
     first_due = app["due_on"]
     assert first_due and "20个工作日" in app["clock"]["explanation"]
     step = lambda who, **b: api.http.post(api.items(f"/applications/{app['id']}/clock"), headers=who, json=b)  # noqa: E731
-    on = date(date.today().year, 9, 10).isoformat()
+    on = date(date.today().year - 1, 9, 10).isoformat()
     assert step(office(people), kind="extended", on=on, days=10).status_code == 403
     r = step(people.head, kind="extended", on=on, days=10)
     assert r.status_code == 200 and r.json()["due_on"] > first_due and r.json()["clock"]["extended_by"] == 10
@@ -101,10 +101,11 @@ def test_the_clock_correction_restarts_it_and_an_extension_needs_a_section_head(
 
 def test_an_unanswered_correction_ends_the_application_as_other_no_correction(api, people):
     year = date.today().year
-    received = date(year, 3, 2)
-    app = register(api, people, received_on=received.isoformat(), applicant_type="other_org")
+    # received last year, so the window ran out long ago whenever this runs; it ends this year
+    app = register(api, people, received_on=date(year - 1, 3, 2).isoformat(), applicant_type="other_org")
     r = api.http.post(api.items(f"/applications/{app['id']}/clock"), headers=office(people),
-                      json={"kind": "correction_requested", "on": date(year, 3, 4).isoformat(), "note": "请明确年份"})
+                      json={"kind": "correction_requested", "on": date(year - 1, 3, 4).isoformat(),
+                            "note": "请明确年份"})
     assert r.status_code == 200 and r.json()["clock"]["correction_window_due_on"]
     # the window ran out long ago: the application's clock workflow ends it by itself, as a recorded event
     deadline = time.monotonic() + 20
