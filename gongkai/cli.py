@@ -27,6 +27,7 @@ EXAMPLES = {
              "--role author)\" http://127.0.0.1:8001/items",
     "replay": "example: gongkai replay --data-dir ./.gongkai",
     "status": "example: gongkai status",
+    "report": "example: gongkai report 2018 --org zhangdian-jgsw --template 2018 --format docx -o report-2018.docx",
 }
 
 
@@ -52,6 +53,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     # Ctrl-C and `kill` stop the stack in order, even when started with SIGINT ignored (`gongkai up &`)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    if args.demo:
+        demo.write_config(settings)  # before the services read it
     try:
         stack.start()
         print(f"gongkai is up in {time.monotonic() - started:.1f} s (data dir {settings.data_dir})", flush=True)
@@ -117,6 +120,34 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Ask the running reports service for the report (it reads the projections at one log position)."""
+    import httpx
+
+    from gongkai.auth import mint
+
+    settings = _settings(args)
+    token = mint(settings, user="gongkai-cli", org=args.org, roles=["office"], ttl_s=300)
+    try:
+        r = httpx.get(f"{settings.reports_url}/reports/{args.year}", timeout=120,
+                      params={"org": args.org, "template": args.template, "format": args.format},
+                      headers={"Authorization": f"Bearer {token}"})
+    except httpx.HTTPError as e:
+        raise RuntimeError(f"the reports service at {settings.reports_url} did not answer ({e}); is `gongkai up` "
+                           "running on this data dir?") from None
+    if r.status_code != 200:
+        raise RuntimeError(r.json().get("message", r.text) if r.headers.get("content-type", "").startswith(
+            "application/json") else r.text)
+    failed = int(r.headers.get("X-Gongkai-Rules-Failed", "0"))
+    if args.output:
+        Path(args.output).write_bytes(r.content)
+    else:
+        sys.stdout.buffer.write(r.content)
+    if failed:
+        print(f"gongkai report: {failed} table rule(s) fail; see --format json for the cells", file=sys.stderr)
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from gongkai.launcher import components
 
@@ -151,6 +182,13 @@ def parser() -> argparse.ArgumentParser:
     tok.set_defaults(run=cmd_token)
     command("replay", "rebuild every projection from the event log").set_defaults(run=cmd_replay)
     command("status", "health of each component").set_defaults(run=cmd_status)
+    rep = command("report", "write the annual report (年度报告) of an org for a year")
+    rep.add_argument("year", type=int)
+    rep.add_argument("--org", required=True)
+    rep.add_argument("--template", choices=["2018", "2021"], default="2021")
+    rep.add_argument("--format", choices=["md", "html", "docx", "json"], default="md")
+    rep.add_argument("-o", "--output", help="file to write (default: standard output)")
+    rep.set_defaults(run=cmd_report)
     return ap
 
 

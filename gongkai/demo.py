@@ -42,11 +42,38 @@ THIS_YEAR = [
 ]
 
 
+#: the seed's unit as the deployment file describes it (written once, when the data dir has no file yet)
+CONFIG = """# gongkai deployment configuration (see README: "The deployment's configuration file")
+[orgs.zhangdian-jgsw]
+name = "张店区机关事务服务中心"
+sensitive_words = ["内部资料"]
+
+[orgs.zhangdian-jgsw.contact]
+address = "张店区新村西路226号区政务中心张店区机关事务服务中心办公室"
+postcode = "255000"
+phone = "0533-2869928"
+fax = "0533-2869928"
+email = "zdqjgswgljbg@zb.shandong.cn"
+person = "张斌"
+website = "张店区政府门户网站"
+
+[review]
+stage_deadline = "3wd"
+publication_deadline = "20wd"
+"""
+
+
+def write_config(settings: Settings) -> None:
+    if not settings.config_file.exists():
+        settings.config_file.parent.mkdir(parents=True, exist_ok=True)
+        settings.config_file.write_text(CONFIG, encoding="utf-8")
+
+
 def tokens(settings: Settings) -> dict[str, str]:
     return {role: mint(settings, user=user, org=ORG, roles=roles) for role, (user, roles) in USERS.items()}
 
 
-def _seed_records() -> list[dict]:
+def seed_records() -> list[dict]:
     rng = random.Random(2018)
     records = []
 
@@ -125,7 +152,7 @@ def load(settings: Settings, say=lambda text: None) -> bool:
     tok = tokens(settings)
     with httpx.Client(timeout=60, event_hooks={"response": [_check]}) as client:
         client.post(f"{settings.url('items')}/import", headers={"Authorization": f"Bearer {tok['office']}"},
-                    json={"items": _seed_records()})
+                    json={"items": seed_records()})
         for category, title in THIS_YEAR:
             through_chain(client, settings, tok, category, title)
         through_chain(client, settings, tok, "department_updates", "中心组织开展安全生产检查", stop_after="initial")

@@ -10,6 +10,11 @@ says how this body works.
 
     stage_deadline = "2wd"                   # optional: this org's own, stricter rule
 
+    [orgs.zhangdian-jgsw.contact]            # the annual report's preface
+    address = "张店区新村西路226号区政务中心"
+    phone = "0533-2869928"
+    person = "张斌"
+
     [review]
     stage_deadline = "3wd"                   # working days; "90s" runs a drill in seconds
     publication_deadline = "20wd"            # Art. 26
@@ -59,6 +64,7 @@ class OrgConfig:
     index_pattern: str = DEFAULT_INDEX_PATTERN
     sensitive_words: tuple[str, ...] = ()
     stage_deadline: Duration | None = None  # an org's own rule, stricter than the deployment's
+    contact: dict[str, str] = field(default_factory=dict)  # the annual report's contact block
 
     def __post_init__(self) -> None:
         check_org_code(self.code)
@@ -99,7 +105,8 @@ class Deployment:
         orgs = {code: OrgConfig(code=code, name=o.get("name"), index_prefix=o.get("index_prefix"),
                                 index_pattern=o.get("index_pattern", DEFAULT_INDEX_PATTERN),
                                 sensitive_words=tuple(o.get("sensitive_words", ())),
-                                stage_deadline=Duration.parse(o["stage_deadline"]) if "stage_deadline" in o else None)
+                                stage_deadline=Duration.parse(o["stage_deadline"]) if "stage_deadline" in o else None,
+                                contact=dict(o.get("contact", {})))
                 for code, o in data.get("orgs", {}).items()}
         review = data.get("review", {})
         return cls(orgs=orgs, stage_deadline=Duration.parse(review.get("stage_deadline", "3wd")),

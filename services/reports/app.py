@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from contracts.errors import Forbidden
@@ -16,7 +17,10 @@ from contracts.roles import Role
 from gongkai import projection, runtime
 from gongkai.config import Settings
 from gongkai.http import Caller, install
+from services.reports import report_build, rules
+from services.reports.layouts.render import render
 from services.reports.projections import AnnualTotals, totals
+from services.reports.report_data import ReportData
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
 ALL_ORGS_ROLES = frozenset({Role.VIEWER, Role.LEADER, Role.OFFICE})
@@ -24,6 +28,7 @@ ALL_ORGS_ROLES = frozenset({Role.VIEWER, Role.LEADER, Role.OFFICE})
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    deployment = settings.deployment()
     totals_projection = AnnualTotals()
 
     @asynccontextmanager
@@ -54,5 +59,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               position=row.position if row else 0)
 
         return await asyncio.to_thread(read)
+
+    @app.get("/reports/{year}")
+    async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
+                         org: str | None = None, template: Literal["2018", "2021"] = "2021",
+                         format: Literal["md", "html", "docx", "json"] = "json") -> Response:  # noqa: A002
+        """年度报告 of an org for a year, from the recorded events, with the table rules checked."""
+        org = org or who.org
+        if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
+            raise Forbidden("不能查看其他单位的报告", "you may see only your own org's report", code="other_org")
+        engine = request.app.state.engine
+
+        def read() -> tuple[ReportData, ReportData]:
+            with Session(engine) as s:
+                row = s.get(projection.ProjectionPosition, totals_projection.name)
+                pos = row.position if row else 0
+                args = dict(org=org, deployment=deployment, categories=settings.categories, position=pos)
+                return report_build.build(s, year=year, **args), report_build.build(s, year=year - 1, **args)
+
+        data, previous = await asyncio.to_thread(read)
+        results = rules.check(data, previous)
+        failed = rules.blocking(results)
+        headers = {"X-Gongkai-Rules-Failed": str(len(failed))}
+        if format == "json":
+            body = {"template": template, "report": data.model_dump(mode="json"),
+                    "rules": [r.model_dump() for r in results], "blocking": len(failed)}
+            return JSONResponse(body, headers=headers)
+        content = render(data, template, format)
+        media = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[format]
+        headers["Content-Disposition"] = f'inline; filename="annual-report-{org}-{year}-{template}.{format}"'
+        return Response(content, media_type=media, headers=headers)
 
     return app

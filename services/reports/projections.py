@@ -46,7 +46,7 @@ from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v4"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v5"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -62,7 +62,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v4"
+    __tablename__ = "reports_applications_v5"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -74,12 +74,14 @@ class ReportApplication(SQLModel, table=True):
     review_open: bool = False
     clock: str = "[]"  # the legal clock's events (JSON), to recompute the due date
     due_on: date | None = None
+    fee_yuan: int = 0  # the fee notified (信息处理费)
+    fee_paid_year: int | None = None
 
 
 class ReportCase(SQLModel, table=True):
     """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
 
-    __tablename__ = "reports_cases_v4"
+    __tablename__ = "reports_cases_v5"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -88,7 +90,7 @@ class ReportCase(SQLModel, table=True):
 
 
 class ReportProposal(SQLModel, table=True):
-    __tablename__ = "reports_proposals_v4"
+    __tablename__ = "reports_proposals_v5"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -132,6 +134,10 @@ def apply_application(session: Session, st: Stored) -> None:
             steps = [*json.loads(row.clock), {"kind": getattr(ev, "kind", "fee_notified"), "on": str(ev.on),
                                               "days": getattr(ev, "days", None)}]
             row.clock, row.due_on = json.dumps(steps), _due(steps)
+            if isinstance(ev, FeeNotified):
+                row.fee_yuan = ev.amount_yuan
+            elif ev.kind == "fee_paid":
+                row.fee_paid_year = ev.on.year
         case ApplicationAnswered():
             row.outcome, row.finished_on, row.finished_year = ev.outcome, ev.answered_on, ev.answered_on.year
         case ApplicationClosed():
@@ -156,6 +162,16 @@ def cases_table(session: Session, *, year: int, org: str | None) -> dict[str, in
         cells[TABLE4_KEYS[(CaseKind(kind), CaseResult(result))]] += n
         cells[TABLE4_TOTAL_KEYS[CaseKind(kind)]] += n
     return cells
+
+
+def fees_collected(session: Session, *, year: int, org: str | None) -> dict[str, int]:
+    """信息处理费 paid in the year."""
+    q = select(func.count(), func.coalesce(func.sum(ReportApplication.fee_yuan), 0)).where(
+        ReportApplication.fee_paid_year == year, ReportApplication.fee_yuan > 0)
+    if org:
+        q = q.where(ReportApplication.org == org)
+    count, total = session.exec(q).one()
+    return {"charged_count": count, "charged_yuan": int(total)}
 
 
 def proposals_count(session: Session, *, year: int, org: str | None) -> dict:
@@ -196,7 +212,7 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v4"
+    name = "reports.totals.v5"
     tables = [ReportItem, ReportApplication, ReportCase, ReportProposal]
 
     def apply(self, session: Session, st: Stored) -> None:
@@ -272,6 +288,7 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
         },
         "cases": cases_table(session, year=year, org=org),
         "proposals": proposals_count(session, year=year, org=org),
+        "fees": fees_collected(session, year=year, org=org),
         "in_review": session.exec(in_review).one() + open_apps,
         "overdue": session.exec(overdue).one() + overdue_apps,
         "position": position,

@@ -1,0 +1,57 @@
+"""The annual report from recorded events, through HTTP and the CLI, on the running stack."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import docx
+
+from gongkai.demo import seed_records
+from tests.e2e.conftest import People
+
+GONGKAI = str(Path(sys.executable).parent / "gongkai")
+
+
+def test_the_seeds_2018_report_is_reproduced_from_the_imported_figures_with_exact_counts(api, stack):
+    seed = People(stack, "seed-unit")
+    r = api.http.post(api.items("/import"), headers=seed.token("zhang.bin", "office"),
+                      json={"items": seed_records()})
+    assert r.status_code == 201 and len(r.json()["created"]) == 153
+    head = max(api.item(seed.token("zhang.bin", "office"), i)["version"] for i in r.json()["created"][-3:])
+    api.totals_after(seed.viewer, head, year=2018, org="seed-unit")
+    md = api.http.get(api.reports("/reports/2018"), headers=seed.viewer,
+                      params={"org": "seed-unit", "template": "2018", "format": "md"})
+    assert md.status_code == 200, md.text
+    text = md.text
+    for sentence in ("报告全文共由十三部分组成", "共累计主动公开信息150条", "其中机构职能类4条，法规公文28条",
+                     "发布解读3条", "未收到任何信息公开申请", "未收取相关费用"):
+        assert sentence in text, sentence
+    assert "余条" not in text
+    report = api.http.get(api.reports("/reports/2018"), headers=seed.viewer,
+                          params={"org": "seed-unit", "template": "2021", "format": "json"}).json()
+    assert report["blocking"] == 0 and all(r["ok"] for r in report["rules"] if r["rule"].startswith("T"))
+    assert report["report"]["proactive"]["by_category"]["department_updates"] == 65
+
+
+def test_the_2021_report_in_word_has_table_3_with_the_years_applications(api, people, tmp_path):
+    from tests.e2e.test_applications import answer, office, register
+
+    app = register(api, people, applicant_type="legal_service_org")
+    answer(api, people, app["id"])
+    api.http.post(api.reviews(f"/applications/{app['id']}/decisions"), headers=people.officer,
+                  json={"stage": "initial", "outcome": "approve"})
+    r = api.http.post(api.reviews(f"/applications/{app['id']}/decisions"), headers=people.head,
+                      json={"stage": "recheck", "outcome": "approve"})
+    assert r.json()["status"] == "answered"
+    version = api.http.get(api.items(f"/applications/{app['id']}"), headers=office(people)).json()["version"]
+    api.totals_after(people.viewer, version, org=people.org)
+    out = tmp_path / "report.docx"
+    year = str(__import__("datetime").date.today().year)
+    done = subprocess.run([GONGKAI, "report", year, "--org", people.org, "--template", "2021", "--format", "docx",
+                           "-o", str(out)], env=people.stack.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    document = docx.Document(str(out))
+    cells = [[c.text for c in row.cells] for table in document.tables for row in table.rows]
+    granted = next(row for row in cells if any(c.strip().startswith("（一）予以公开") for c in row))
+    assert granted[-1] == "1"  # 总计 column
+    assert any("法律服务机构" in c for row in cells for c in row)
