@@ -18,7 +18,6 @@ from gongkai import projection, runtime
 from gongkai.config import Settings
 from gongkai.http import Caller, install
 from services.reports import report_build, rules
-from services.reports.layouts.render import render
 from services.reports.projections import AnnualTotals, totals
 from services.reports.report_data import ReportData
 
@@ -63,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/reports/{year}")
     async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
                          org: str | None = None, template: Literal["2018", "2021"] = "2021",
-                         format: Literal["md", "html", "docx", "json"] = "json") -> Response:  # noqa: A002
+                         format: Literal["md", "html", "docx", "json"] = "json") -> Response:
         """年度报告 of an org for a year, from the recorded events, with the table rules checked."""
         org = org or who.org
         if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
@@ -85,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body = {"template": template, "report": data.model_dump(mode="json"),
                     "rules": [r.model_dump() for r in results], "blocking": len(failed)}
             return JSONResponse(body, headers=headers)
+        from services.reports.layouts.render import render
+
         content = render(data, template, format)
         media = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[format]
