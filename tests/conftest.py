@@ -10,7 +10,7 @@ import pytest
 from tests.servers import NatsServer, StackProcess
 
 # tests must never pick up a developer's own stack or data dir
-for _k in [k for k in os.environ if k.startswith("GONGKAI_")]:
+for _k in [k for k in os.environ if k.startswith("GONGKAI_") and k != "GONGKAI_UPDATE_GOLDEN"]:
     del os.environ[_k]
 
 

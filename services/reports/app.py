@@ -18,6 +18,7 @@ from gongkai import projection, runtime
 from gongkai.config import Settings
 from gongkai.http import Caller, install
 from services.reports import report_build, rules
+from services.reports.layouts.render import MEDIA_TYPES, render
 from services.reports.projections import AnnualTotals, totals
 from services.reports.report_data import ReportData
 
@@ -84,11 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body = {"template": template, "report": data.model_dump(mode="json"),
                     "rules": [r.model_dump() for r in results], "blocking": len(failed)}
             return JSONResponse(body, headers=headers)
-        from services.reports.layouts.render import render
-
         content = render(data, template, format)
-        media = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8",
-                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}[format]
+        media = MEDIA_TYPES[format]
         headers["Content-Disposition"] = f'inline; filename="annual-report-{org}-{year}-{template}.{format}"'
         return Response(content, media_type=media, headers=headers)
 

@@ -1,7 +1,3 @@
-import pytest
-
-pytest.importorskip("services.reports.layouts.render")
-
 """The annual report from recorded events, through HTTP and the CLI, on the running stack."""
 
 import subprocess
