@@ -143,3 +143,13 @@ class ApplicantWindows(BaseModel):
     finished: bool
     expires_at: datetime | None = None  # the start of the day after the window's last day, Asia/Shanghai
     which: str | None = None
+
+
+class ReportTextSet(Event):
+    """A narrative section of an org's annual report (the parts that are not counts), as the office wrote it."""
+
+    TYPE = "report.text_set"
+    AGGREGATE = "report"
+    year: int
+    section: str
+    text: str

@@ -13,6 +13,7 @@ from contracts.application_events import (
     FeeNotified,
     ProposalAnswered,
     ProposalReceived,
+    ReportTextSet,
 )
 from contracts.envelope import Event
 from contracts.items import (
@@ -33,6 +34,6 @@ EVENT_CLASSES: list[type[Event]] = [
     ItemDrafted, ItemRevised, ItemSubmitted, ItemWithdrawn, DecisionRecorded, ItemPublished, ItemImported,
     IndexAssigned, ReviewOverdue, ReviewAgainDue, ChangeRequested, ItemRetracted, ValidityChanged,
     ApplicationReceived, ClockEventRecorded, FeeNotified, AnswerSubmitted, ApplicationAnswered, ApplicationClosed,
-    CaseRecorded, CaseDecided, ProposalReceived, ProposalAnswered,
+    CaseRecorded, CaseDecided, ProposalReceived, ProposalAnswered, ReportTextSet,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

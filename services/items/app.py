@@ -30,7 +30,7 @@ from gongkai.config import Settings
 from gongkai.eventlog import EventLog, Stored
 from gongkai.http import Caller, install
 from gongkai.submission import submission_input
-from services.items import application_routes, commands
+from services.items import application_routes, commands, report_texts
 from services.items.applications import Application
 from services.items.domain import Item, check_category
 from services.items.listing import ItemListing, ItemRow
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="信息条目与依申请公开 / information items and disclosure applications")
     install(app, settings)
     app.include_router(application_routes.router)
+    app.include_router(report_texts.router)
 
     def svc(request: Request) -> Service:
         return request.app.state.svc

@@ -21,6 +21,7 @@ from contracts.application_events import (
     FeeNotified,
     ProposalAnswered,
     ProposalReceived,
+    ReportTextSet,
 )
 from contracts.applications import (
     TABLE4_COLUMNS,
@@ -46,7 +47,7 @@ from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v5"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v6"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -62,7 +63,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v5"
+    __tablename__ = "reports_applications_v6"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -81,7 +82,7 @@ class ReportApplication(SQLModel, table=True):
 class ReportCase(SQLModel, table=True):
     """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
 
-    __tablename__ = "reports_cases_v5"
+    __tablename__ = "reports_cases_v6"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -90,12 +91,28 @@ class ReportCase(SQLModel, table=True):
 
 
 class ReportProposal(SQLModel, table=True):
-    __tablename__ = "reports_proposals_v5"
+    __tablename__ = "reports_proposals_v6"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
     received_year: int = Field(index=True)
     answered_year: int | None = None
+
+
+class ReportText(SQLModel, table=True):
+    """The latest text of each narrative section of an org's report for a year."""
+
+    __tablename__ = "reports_texts_v6"
+    id: str = Field(primary_key=True)
+    org: str = Field(index=True)
+    year: int = Field(index=True)
+    section: str
+    text: str
+
+
+def narrative(session: Session, *, year: int, org: str) -> dict[str, str]:
+    rows = session.exec(select(ReportText).where(ReportText.org == org, ReportText.year == year)).all()
+    return {r.section: r.text for r in rows}
 
 
 def apply_proposal(session: Session, st: Stored) -> None:
@@ -212,8 +229,8 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v5"
-    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal]
+    name = "reports.totals.v6"
+    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText]
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
@@ -221,6 +238,12 @@ class AnnualTotals(Projection):
             return apply_application(session, st)
         if env.aggregate == "proposal":
             return apply_proposal(session, st)
+        if env.aggregate == "report":
+            ev = env.event()
+            if isinstance(ev, ReportTextSet):
+                session.merge(ReportText(id=f"{env.org}|{ev.year}|{ev.section}", org=env.org, year=ev.year,
+                                         section=ev.section, text=ev.text))
+            return None
         if env.aggregate != "item":
             return
         ev = env.event()

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from contracts.lifecycle import SHANGHAI
 from gongkai.deployment import Deployment
-from services.reports.projections import totals
+from services.reports.projections import narrative, totals
 from services.reports.report_data import Contact, Fees, Proactive, ReportData
 
 
@@ -23,5 +23,6 @@ def build(session: Session, *, year: int, org: str, deployment: Deployment, cate
         proactive=Proactive(total=p["total"], by_category=p["by_category"], category_names=p["category_names"],
                             interpretations=t["interpretations"], responses=t["responses"]),
         applications=t["applications"]["table3"], review_litigation=t["cases"], proposals=t["proposals"],
-        fees=Fees(**t["fees"]), signed_on=datetime.now(SHANGHAI).date(), generated_at=datetime.now(UTC),
+        fees=Fees(**t["fees"]), narrative=narrative(session, year=year, org=org),
+        signed_on=datetime.now(SHANGHAI).date(), generated_at=datetime.now(UTC),
         position=position)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from contracts.applications import TABLE4_KEYS, TABLE4_TOTAL_KEYS, ApplicantType, CaseKind, CaseResult, Outcome
+from contracts.report_texts import COPY_PASTE_RATIO, similarity
 from services.reports.report_data import ReportData
 
 COLUMNS = [t.value for t in ApplicantType]
@@ -29,7 +30,7 @@ def check(data: ReportData, previous: ReportData | None = None) -> list[RuleResu
     t = data.applications
     cell = lambda row, col: t.get(row, {}).get(col, 0)  # noqa: E731
     failures: dict[str, list[RuleResult]] = {r: [] for r in ("T3-1", "T3-2", "T3-3", "T3-4", "T4-1", "T4-2", "T4-3",
-                                                              "T2-1", "X-1", "X-6")}
+                                                              "T2-1", "X-1", "X-6", "X-9")}
     for col in [*COLUMNS, "total"]:
         lhs = cell("new_applications", col) + cell("carried_over_from_last_year", col)
         rhs = cell("results_total", col) + cell("carried_forward_to_next_year", col)
@@ -77,6 +78,12 @@ def check(data: ReportData, previous: ReportData | None = None) -> list[RuleResu
         failures["T2-1"].append(_fail("T2-1", "section2.fee_amount_wan_yuan", "须为非负数，最多四位小数",
                                       "must be >= 0 with at most 4 decimals"))
     if previous is not None:
+        for section, text in data.narrative.items():
+            ratio = similarity(text, previous.narrative.get(section, ""))
+            if ratio >= COPY_PASTE_RATIO:
+                failures["X-9"].append(_fail("X-9", f"narrative.{section}",
+                                             f"与上一年度报告该部分相似度{ratio:.0%}，疑似照搬",
+                                             f"{ratio:.0%} identical to last year's text", hard=False))
         last = previous.applications.get("carried_forward_to_next_year", {})
         now = t.get("carried_over_from_last_year", {})
         for col in [*COLUMNS, "total"]:

@@ -55,3 +55,32 @@ def test_the_2021_report_in_word_has_table_3_with_the_years_applications(api, pe
     granted = next(row for row in cells if any(c.strip().startswith("（一）予以公开") for c in row))
     assert granted[-1] == "1"  # 总计 column
     assert any("法律服务机构" in c for row in cells for c in row)
+
+
+def test_narrative_texts_appear_in_the_report_and_a_copy_of_last_years_is_a_warning(api, people):
+    office = people.token("zhang.bin", "office")
+    put = lambda year, text: api.http.put(api.items(f"/report-texts/{year}/problems_improvements"),  # noqa: E731
+                                          headers=office, json={"text": text})
+    last_year = "信息公开内容不够及时，重点领域信息公开不够全面，信息公开方式有待创新。"
+    assert put(2024, last_year).status_code == 200
+    offered = api.http.get(api.items("/report-texts/2025"), headers=office).json()
+    assert offered["previous"]["problems_improvements"] == last_year  # the starting point
+    r = put(2025, last_year + "。")
+    assert r.status_code == 200 and r.json()["warning"] and r.json()["similarity_to_last_year"] > 0.9
+    assert api.http.put(api.items("/report-texts/2025/nonsense"), headers=office,
+                        json={"text": "x"}).status_code == 422
+    assert api.http.put(api.items("/report-texts/2025/overall"), headers=people.author,
+                        json={"text": "x"}).status_code == 403
+    import time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        report = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
+                              params={"org": people.org, "format": "json"}).json()
+        if report["report"]["narrative"].get("problems_improvements"):
+            break
+        time.sleep(0.2)
+    assert report["report"]["narrative"]["problems_improvements"] == last_year + "。"
+    assert any(r["rule"] == "X-9" and not r["ok"] for r in report["rules"])
+    md = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
+                      params={"org": people.org, "format": "md"}).text
+    assert last_year in md and "（待填写）" in md  # the sections not written yet say so

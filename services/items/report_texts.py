@@ -1,0 +1,59 @@
+"""The office writes the narrative sections of its annual report here (events on the report's subject);
+last year's text is offered as the starting point, and a near-identical text is a warning (X-9)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+
+from contracts import subjects
+from contracts.application_events import ReportTextSet
+from contracts.envelope import Actor, Envelope
+from contracts.errors import Forbidden, Invalid
+from contracts.report_texts import COPY_PASTE_RATIO, NARRATIVE_SECTIONS, similarity
+from contracts.roles import Role
+from gongkai.http import Caller
+
+router = APIRouter(tags=["annual report"])
+
+
+class Text(BaseModel):
+    text: str = Field(min_length=1, max_length=50000)
+
+
+async def texts_of(log, org: str, year: int) -> tuple[dict[str, str], int]:
+    """The latest text of each section, and the subject's last sequence."""
+    events = await log.load(subjects.event_subject("report", f"{org}-{year}"))
+    texts = {st.envelope.payload["section"]: st.envelope.payload["text"] for st in events
+             if st.envelope.type == ReportTextSet.TYPE}
+    return texts, events[-1].seq if events else 0
+
+
+@router.get("/report-texts/{year}")
+async def get_texts(year: int, request: Request, who: Caller) -> dict:
+    log = request.app.state.svc.log
+    texts, _ = await texts_of(log, who.org, year)
+    previous, _ = await texts_of(log, who.org, year - 1)
+    return {"year": year, "org": who.org, "sections": NARRATIVE_SECTIONS, "texts": texts,
+            "previous": previous}  # last year's texts: the starting point for this year's
+
+
+@router.put("/report-texts/{year}/{section}")
+async def put_text(year: int, body: Text, request: Request, who: Caller,
+                   section: str = Path(description="one of the narrative sections")) -> dict:
+    if Role.OFFICE not in who.roles:
+        raise Forbidden("年度报告由公开办公室编写", "only role office writes the annual report", code="wrong_role")
+    if section not in NARRATIVE_SECTIONS:
+        raise Invalid(f"未知的报告部分 {section}", f"unknown section {section!r}; one of {sorted(NARRATIVE_SECTIONS)}",
+                      code="unknown_section")
+    log = request.app.state.svc.log
+    _, last = await texts_of(log, who.org, year)
+    previous, _ = await texts_of(log, who.org, year - 1)
+    env = Envelope.wrap(ReportTextSet(year=year, section=section, text=body.text), aggregate_id=f"{who.org}-{year}",
+                        org=who.org, actor=Actor(user=who.user, roles=[r.value for r in who.roles]))
+    await log.append(subjects.event_subject("report", f"{who.org}-{year}"), env, last)
+    ratio = similarity(body.text, previous.get(section, ""))
+    warning = (f"与上一年度该部分内容高度相似（{ratio:.0%}），请避免照搬 / {ratio:.0%} identical to last year's text"
+               if ratio >= COPY_PASTE_RATIO else None)
+    return {"year": year, "section": section, "text": body.text, "similarity_to_last_year": round(ratio, 3),
+            "warning": warning}
