@@ -21,6 +21,7 @@ from contracts.application_events import (
     FeeNotified,
     ProposalAnswered,
     ProposalReceived,
+    ReportTextSet,
 )
 from contracts.chain import Outcome, Stage
 from contracts.envelope import Actor, Envelope, Event
@@ -74,6 +75,7 @@ EXAMPLES: list[Event] = [
     CaseDecided(case_id="c1", result="upheld", decided_on=date(2026, 7, 1)),
     ProposalReceived(kind="npc_suggestion", received_on=date(2026, 3, 9), title="关于公共机构节能的建议"),
     ProposalAnswered(answered_on=date(2026, 6, 1)),
+    ReportTextSet(year=2026, section="overall", text="2026年，本单位……"),
 ]
 
 
