@@ -11,7 +11,7 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from contracts.errors import Forbidden
+from contracts.errors import Forbidden, Invalid
 from contracts.lifecycle import SHANGHAI
 from contracts.roles import Role
 from gongkai import projection, runtime
@@ -19,7 +19,7 @@ from gongkai.config import Settings
 from gongkai.http import Caller, install
 from services.reports import report_build, rules
 from services.reports.layouts.render import MEDIA_TYPES, render
-from services.reports.projections import AnnualTotals, totals
+from services.reports.projections import AnnualTotals, explain, totals
 from services.reports.report_data import ReportData
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
@@ -59,6 +59,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               position=row.position if row else 0)
 
         return await asyncio.to_thread(read)
+
+    @app.get("/totals/explain")
+    async def explain_total(request: Request, who: Caller, key: str,
+                            year: Annotated[int | None, Query(ge=2000, le=2100)] = None, org: str | None = None) -> dict:
+        """The ids of the items, applications or cases behind one number of /totals (drill-down)."""
+        year = year or datetime.now(SHANGHAI).year
+        if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
+            if org is not None:
+                raise Forbidden("不能查看其他单位的统计", "you may see only your own org's totals", code="other_org")
+            org = who.org
+
+        def read() -> dict:
+            with Session(request.app.state.engine) as s:
+                return explain(s, year=year, org=org, key=key)
+
+        try:
+            return {"year": year, "org": org, **await asyncio.to_thread(read)}
+        except KeyError:
+            raise Invalid(f"无法展开 {key}", f"no drill-down for {key!r}: use e.g. proactive.by_category.meetings, "
+                          "applications.table3.granted.total, cases.review_total", code="unknown_key") from None
 
     @app.get("/reports/{year}")
     async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,

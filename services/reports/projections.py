@@ -316,3 +316,47 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
         "overdue": session.exec(overdue).one() + overdue_apps,
         "position": position,
     }
+
+
+def explain(session: Session, *, year: int, org: str | None, key: str) -> dict:
+    """The ids behind one number of `totals` (drill-down): `proactive.total`, `proactive.by_category.<code>`,
+    `interpretations`, `responses`, `applications.table3.<row>.<column>`, `cases.<table-四 key>`."""
+    parts = key.split(".")
+    ids: list[str]
+    if parts[0] in ("proactive", "interpretations", "responses"):
+        kind = {"proactive": ItemKind.PROACTIVE, "interpretations": ItemKind.INTERPRETATION,
+                "responses": ItemKind.RESPONSE}[parts[0]]
+        q = select(ReportItem.id).where(ReportItem.year == year, ReportItem.kind == kind)
+        if parts[0] == "proactive" and parts[1:2] == ["by_category"] and len(parts) == 3:
+            q = q.where(ReportItem.category == parts[2])
+        elif parts[0] == "proactive" and parts[1:] != ["total"]:
+            raise KeyError(key)
+        if org:
+            q = q.where(ReportItem.org == org)
+        return {"key": key, "aggregate": "item", "ids": sorted(session.exec(q).all())}
+    if parts[:2] == ["applications", "table3"] and len(parts) == 4:
+        row, column = parts[2], parts[3]
+        q = select(ReportApplication).where(ReportApplication.received_year <= year).where(
+            (ReportApplication.finished_year == None) | (ReportApplication.finished_year >= year))  # noqa: E711
+        if org:
+            q = q.where(ReportApplication.org == org)
+        ids = []
+        for a in session.exec(q).all():
+            if column not in ("total", a.applicant_type):
+                continue
+            rows = {"new_applications" if a.received_year == year else "carried_over_from_last_year"}
+            rows |= {a.outcome, "results_total"} if a.finished_year == year else {"carried_forward_to_next_year"}
+            if row in rows:
+                ids.append(a.id)
+        return {"key": key, "aggregate": "application", "ids": sorted(ids)}
+    if parts[0] == "cases" and len(parts) == 2:
+        wanted = [(k, r) for (k, r), name in TABLE4_KEYS.items() if name == parts[1]]
+        wanted += [(k, r) for k, name in TABLE4_TOTAL_KEYS.items() if name == parts[1] for r in CaseResult]
+        if not wanted:
+            raise KeyError(key)
+        q = select(ReportCase.id, ReportCase.kind, ReportCase.result).where(ReportCase.filed_year == year)
+        if org:
+            q = q.where(ReportCase.org == org)
+        ids = [cid for cid, k, r in session.exec(q).all() if (CaseKind(k), CaseResult(r)) in wanted]
+        return {"key": key, "aggregate": "case", "ids": sorted(ids)}
+    raise KeyError(key)

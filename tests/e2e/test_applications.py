@@ -45,6 +45,11 @@ def test_an_answer_goes_through_the_chain_is_sent_and_counted_in_table_3(api, pe
     t = api.totals_after(people.viewer, got["version"], year=year, org=people.org)["applications"]
     assert t["new"] == 1 and t["results"]["granted"] == 1 and t["carried_forward"] == 0
     assert t["table3"]["granted"]["commercial_enterprise"] == 1
+    behind = api.http.get(api.reports("/totals/explain"), headers=people.viewer,
+                          params={"year": year, "org": people.org, "key": "applications.table3.granted.total"}).json()
+    assert behind["ids"] == [app["id"]] and behind["aggregate"] == "application"
+    assert api.http.get(api.reports("/totals/explain"), headers=people.viewer,
+                        params={"org": people.org, "key": "nonsense"}).status_code == 422
     letter = api.http.get(api.items(f"/applications/{app['id']}/letter"), headers=office(people))
     assert letter.status_code == 200 and letter.content[:2] == b"PK"  # a real .docx (zip)
 

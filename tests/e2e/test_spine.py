@@ -61,6 +61,9 @@ def test_an_item_goes_from_draft_through_initial_and_recheck_to_published_and_is
     t = api.totals_after(people.viewer, got["version"], year=YEAR, org=people.org)
     assert t["proactive"]["by_category"]["meetings"] == before + 1
     assert t["proactive"]["total"] == 1 and t["org"] == people.org
+    behind = api.http.get(api.reports("/totals/explain"), headers=people.viewer,
+                          params={"year": YEAR, "org": people.org, "key": "proactive.by_category.meetings"}).json()
+    assert behind["ids"] == [item["id"]]
 
     listed = api.http.get(api.items("/items"), headers=people.author, params={"status": "published"}).json()
     assert item["id"] in [i["id"] for i in listed["items"]] or listed["position"] < got["version"]
