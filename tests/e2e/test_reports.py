@@ -84,3 +84,23 @@ def test_narrative_texts_appear_in_the_report_and_a_copy_of_last_years_is_a_warn
     md = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
                       params={"org": people.org, "format": "md"}).text
     assert last_year in md and "（待填写）" in md  # the sections not written yet say so
+
+
+def test_gongkai_import_reads_a_csv_of_earlier_records_once(api, stack, tmp_path):
+    csv_file = tmp_path / "earlier.csv"
+    csv_file.write_text("source_ref,kind,category,title,author,published_at\n"
+                        "old-1,proactive,meetings,2019年会议,李某,2019-03-01T02:00:00+00:00\n"
+                        "old-2,interpretation,,2019年解读,李某,2019-04-01T02:00:00+00:00\n", encoding="utf-8")
+    env = stack.env
+    first = subprocess.run([GONGKAI, "import", str(csv_file), "--org", "importer"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert first.returncode == 0 and "imported 2 records" in first.stdout, first.stderr
+    again = subprocess.run([GONGKAI, "import", str(csv_file), "--org", "importer"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert "imported 0 records, 2 were already there" in again.stdout
+    viewer = People(stack, "importer").viewer
+    import time
+    deadline = time.monotonic() + 10
+    while (t := api.totals(viewer, year=2019, org="importer"))["interpretations"] != 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert t["proactive"]["by_category"]["meetings"] == 1 and t["interpretations"] == 1
