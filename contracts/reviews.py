@@ -192,7 +192,43 @@ class CommandReply(BaseModel):
     seq: int | None = None
     status: str | None = None
     submission: int | None = None
+    item_id: str | None = None
     error_kind: str | None = None
     error: str | None = None
     zh: str | None = None
     en: str | None = None
+
+
+class AnnualReportInput(BaseModel):
+    """Input of the annual-report workflow; `year` None means the year before the one it runs in (a schedule)."""
+
+    org: str
+    year: int | None = None
+    template: str = "2021"
+
+
+class GeneratedReport(BaseModel):
+    org: str
+    year: int
+    template: str
+    title: str
+    body: str  # the report in Markdown, filed as the item's body
+    blocking: list[str] = Field(default_factory=list)  # the hard rules that fail, with their cells
+
+
+class FileReport(BaseModel):
+    """Command to the items service: file the generated report as an item of kind annual_report and submit it."""
+
+    org: str
+    year: int
+    template: str
+    title: str
+    body: str
+
+
+class AnnualReportResult(BaseModel):
+    org: str
+    year: int
+    status: Literal["submitted", "refused"]
+    item_id: str | None = None
+    blocking: list[str] = Field(default_factory=list)

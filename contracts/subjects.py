@@ -11,6 +11,7 @@ CMD_RECORD_DECISION = "gongkai.commands.items.record_decision"
 CMD_PUBLISH = "gongkai.commands.items.publish"
 CMD_SUBMISSION = "gongkai.commands.items.submission"
 CMD_REMIND = "gongkai.commands.items.remind"
+CMD_FILE_REPORT = "gongkai.commands.items.file_report"
 CMD_APPLICATION_WINDOWS = "gongkai.commands.items.application_windows"
 CMD_APPLICATION_EXPIRE = "gongkai.commands.items.application_expire"
 
@@ -20,6 +21,15 @@ PUBLISHING_WORKFLOW = "PublishingWorkflow"
 DECIDE_UPDATE = "decide"
 STATE_QUERY = "state"
 APPLICATION_CLOCK_WORKFLOW = "ApplicationClockWorkflow"
+ANNUAL_REPORT_WORKFLOW = "AnnualReportWorkflow"
+
+
+def annual_report_workflow_id(org: str, year: int) -> str:
+    return f"annual-report-{org}-{year}"
+
+
+def annual_report_schedule_id(org: str) -> str:
+    return f"annual-report-{org}"
 CLOCK_CHANGED_SIGNAL = "clock_changed"
 
 

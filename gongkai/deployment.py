@@ -65,6 +65,7 @@ class OrgConfig:
     sensitive_words: tuple[str, ...] = ()
     stage_deadline: Duration | None = None  # an org's own rule, stricter than the deployment's
     contact: dict[str, str] = field(default_factory=dict)  # the annual report's contact block
+    report_template: str = "2021"  # the layout its annual report is generated in
 
     def __post_init__(self) -> None:
         check_org_code(self.code)
@@ -89,6 +90,7 @@ class Deployment:
     orgs: dict[str, OrgConfig] = field(default_factory=dict)
     stage_deadline: Duration = Duration(3, "wd")
     publication_deadline: Duration = Duration(20, "wd")  # Art. 26: within 20 working days of formed_on
+    report_day: tuple[int, int] = (1, 5)  # (month, day) the annual report of the year before is generated
 
     def org(self, code: str) -> OrgConfig:
         """An org the file does not name still works under its code."""
@@ -106,8 +108,11 @@ class Deployment:
                                 index_pattern=o.get("index_pattern", DEFAULT_INDEX_PATTERN),
                                 sensitive_words=tuple(o.get("sensitive_words", ())),
                                 stage_deadline=Duration.parse(o["stage_deadline"]) if "stage_deadline" in o else None,
-                                contact=dict(o.get("contact", {})))
+                                contact=dict(o.get("contact", {})),
+                                report_template=str(o.get("report_template", "2021")))
                 for code, o in data.get("orgs", {}).items()}
         review = data.get("review", {})
+        month, day = (int(x) for x in str(data.get("report", {}).get("generate_on", "01-05")).split("-"))
         return cls(orgs=orgs, stage_deadline=Duration.parse(review.get("stage_deadline", "3wd")),
-                   publication_deadline=Duration.parse(review.get("publication_deadline", "20wd")))
+                   publication_deadline=Duration.parse(review.get("publication_deadline", "20wd")),
+                   report_day=(month, day))

@@ -7,6 +7,7 @@ reply, the items service restarting).
 
 from __future__ import annotations
 
+import httpx
 import nats
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
@@ -15,7 +16,16 @@ from temporalio import activity
 
 from contracts import subjects
 from contracts.application_events import ApplicantWindows, ApplicationRef
-from contracts.reviews import CommandReply, DeadlineRequest, PublishItem, RecordDecision, Reminder
+from contracts.reviews import (
+    AnnualReportInput,
+    CommandReply,
+    DeadlineRequest,
+    FileReport,
+    GeneratedReport,
+    PublishItem,
+    RecordDecision,
+    Reminder,
+)
 from gongkai.deadlines import DeadlineInfo, deadline
 from gongkai.deployment import Duration
 
@@ -49,6 +59,10 @@ class ItemCommands:
     async def expire(self, ref: ApplicationRef) -> CommandReply:
         return await self._request(subjects.CMD_APPLICATION_EXPIRE, ref)
 
+    @activity.defn(name="file_report")
+    async def file_report(self, cmd: FileReport) -> CommandReply:
+        return await self._request(subjects.CMD_FILE_REPORT, cmd)
+
     @activity.defn(name="remind")
     async def remind(self, cmd: Reminder) -> CommandReply:
         return await self._request(subjects.CMD_REMIND, cmd)
@@ -59,3 +73,24 @@ def compute_deadline(req: DeadlineRequest) -> DeadlineInfo:
     """The working-day calendar is configuration that can change (next year's schedule is added each
     winter): computing the deadline here records it in the history, so a replay never recomputes it."""
     return deadline(req.rule, req.start, Duration.parse(req.duration))
+
+
+class ReportActivities:
+    """Reads the report from the reports service, as any client does, with a token of this deployment."""
+
+    def __init__(self, reports_url: str, token_for):
+        self.reports_url, self.token_for = reports_url, token_for
+
+    @activity.defn(name="generate_report")
+    async def generate(self, inp: AnnualReportInput) -> GeneratedReport:
+        headers = {"Authorization": f"Bearer {self.token_for(inp.org)}"}
+        url = f"{self.reports_url}/reports/{inp.year}"
+        params = {"org": inp.org, "template": inp.template}
+        async with httpx.AsyncClient(timeout=60) as client:
+            checked = (await client.get(url, params={**params, "format": "json"}, headers=headers)).raise_for_status()
+            md = (await client.get(url, params={**params, "format": "md"}, headers=headers)).raise_for_status()
+        data = checked.json()
+        blocking = [f"{r['rule']} {r['cell']}: {r['message']}" for r in data["rules"] if r["hard"] and not r["ok"]]
+        name = data["report"]["org_name"]
+        return GeneratedReport(org=inp.org, year=inp.year, template=inp.template, body=md.text, blocking=blocking,
+                               title=f"{name}{inp.year}年政府信息公开工作年度报告")

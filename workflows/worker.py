@@ -12,18 +12,24 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from contracts import subjects
+from gongkai.auth import mint
 from gongkai.config import Settings
 from gongkai.runtime import connect_temporal
-from workflows.activities import ItemCommands, compute_deadline
+from workflows.activities import ItemCommands, ReportActivities, compute_deadline
+from workflows.annual_report import AnnualReportWorkflow
 from workflows.application_clock import ApplicationClockWorkflow
 from workflows.publishing import PublishingWorkflow
+from workflows.schedules import ensure_schedules
 
 
-def build_worker(client: Client, nc: nats.NATS, task_queue: str = subjects.TASK_QUEUE) -> Worker:
+def build_worker(client: Client, nc: nats.NATS, settings: Settings, task_queue: str = subjects.TASK_QUEUE) -> Worker:
     commands = ItemCommands(nc)
-    return Worker(client, task_queue=task_queue, workflows=[PublishingWorkflow, ApplicationClockWorkflow],
+    reports = ReportActivities(settings.reports_url, lambda org: mint(settings, user="annual-report", org=org,
+                                                                      roles=["office"], ttl_s=600))
+    return Worker(client, task_queue=task_queue,
+                  workflows=[PublishingWorkflow, ApplicationClockWorkflow, AnnualReportWorkflow],
                   activities=[commands.record_decision, commands.publish, commands.remind, compute_deadline,
-                              commands.windows, commands.expire],
+                              commands.windows, commands.expire, commands.file_report, reports.generate],
                   activity_executor=ThreadPoolExecutor(4))
 
 
@@ -32,7 +38,10 @@ async def main() -> None:
     settings = Settings()
     client = await connect_temporal(settings)
     nc = await nats.connect(settings.nats_url, name="gongkai-worker", max_reconnect_attempts=-1)
-    worker = build_worker(client, nc)
+    worker = build_worker(client, nc, settings)
+    created = await ensure_schedules(client, settings.deployment())
+    if created:
+        logging.info("annual-report schedules created for %s", ", ".join(created))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -17,10 +17,14 @@ from contracts import subjects
 from contracts.application_events import ApplicantWindows, ApplicationRef
 from contracts.envelope import Actor
 from contracts.errors import ERRORS_BY_NAME, DomainError
+from contracts.items import EDITABLE, ItemContent, ItemKind
 from contracts.lifecycle import SHANGHAI
-from contracts.reviews import CommandReply, DecisionDetails, PublishItem, RecordDecision, Reminder, SubmissionQuery
+from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder, SubmissionQuery
+from contracts.roles import Principal, Role
+from contracts.scan import scan
 from gongkai.config import Settings
 from services.items import publication
+from services.items.domain import Item
 
 if TYPE_CHECKING:
     from services.items.app import Service
@@ -115,6 +119,16 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
         except DomainError as e:
             return _refusal(e)
 
+    @broker.subscriber(subjects.CMD_FILE_REPORT, queue="items", title="file_report",
+                       description="File the generated annual report as an item and submit it for review, once")
+    async def file_report(cmd: FileReport) -> CommandReply:
+        try:
+            item = await file_annual_report(svc, cmd)
+            return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission,
+                                item_id=item.id)
+        except DomainError as e:
+            return _refusal(e)
+
     @broker.subscriber(subjects.CMD_SUBMISSION, queue="items", title="submission",
                        description="The item's current status and submission number")
     async def submission(q: SubmissionQuery) -> CommandReply:
@@ -123,6 +137,28 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
             return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
         except DomainError as e:
             return _refusal(e)
+
+
+REPORTER = "annual-report"  # the workflow files the report; it never decides on it
+
+
+async def file_annual_report(svc: Service, cmd: FileReport):
+    """The report becomes an item of kind annual_report, drafted and submitted like any other; filing the same
+    year's report again (a retry, or after it was returned) resubmits the one item."""
+    item_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:annual-report:{cmd.org}:{cmd.year}:{cmd.template}"))
+    item = Item.from_events(item_id, await svc.log.load(subjects.event_subject("item", item_id)))
+    by = Principal(user=REPORTER, org=cmd.org, roles=[Role.OFFICE])
+    actor = Actor(user=REPORTER, roles=["office"], via="workflow:annual-report")
+    if not item.exists:
+        content = ItemContent(kind=ItemKind.ANNUAL_REPORT, title=cmd.title, body=cmd.body)
+        await svc.append(item, item.create(by, content, svc.settings.categories), actor, org=cmd.org)
+    elif item.status in EDITABLE and item.body != cmd.body:
+        await svc.append(item, item.revise(by, {"body": cmd.body}, svc.settings.categories), actor)
+    if item.status in EDITABLE:
+        findings = scan(item.title, item.body, sensitive_words=svc.deployment.org(cmd.org).sensitive_words)
+        await svc.append(item, item.submit(by, findings), actor)
+        await svc.start_review(item)
+    return item
 
 
 async def send_answer(svc: Service, cmd: PublishItem):

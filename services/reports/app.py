@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal
@@ -11,8 +12,10 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
-from contracts.errors import Forbidden, Invalid
+from contracts import subjects
+from contracts.errors import Conflict, Forbidden, Invalid
 from contracts.lifecycle import SHANGHAI
+from contracts.reviews import AnnualReportInput, AnnualReportResult
 from contracts.roles import Role
 from gongkai import projection, runtime
 from gongkai.config import Settings
@@ -33,8 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        async with runtime.running(settings, "reports", totals_projection) as rt:
-            app.state.engine = rt.engine
+        async with runtime.running(settings, "reports", totals_projection, temporal=True) as rt:
+            app.state.engine, app.state.temporal = rt.engine, rt.temporal
             yield
 
     app = FastAPI(title="gongkai reports", version="1", lifespan=lifespan,
@@ -79,6 +82,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except KeyError:
             raise Invalid(f"无法展开 {key}", f"no drill-down for {key!r}: use e.g. proactive.by_category.meetings, "
                           "applications.table3.granted.total, cases.review_total", code="unknown_key") from None
+
+    @app.post("/reports/{year}/submit", status_code=202)
+    async def submit_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
+                            org: str | None = None, template: Literal["2018", "2021"] | None = None) -> dict:
+        """Generate the report now (as the January schedule does), file it as an item and submit it for review;
+        refused with the failing cells when a table rule does not hold."""
+        org = org or who.org
+        if org != who.org or Role.OFFICE not in who.roles:
+            raise Forbidden("年度报告由本单位公开办公室提交", "only the org's office submits its report", code="wrong_role")
+        inp = AnnualReportInput(org=org, year=year, template=template or deployment.org(org).report_template)
+        result = await request.app.state.temporal.execute_workflow(
+            subjects.ANNUAL_REPORT_WORKFLOW, inp, id=f"{subjects.annual_report_workflow_id(org, year)}-{uuid.uuid4()}",
+            task_queue=subjects.TASK_QUEUE, result_type=AnnualReportResult)
+        if result.status == "refused":
+            raise Conflict("报告未通过表格校验，不能提交审查：" + "；".join(result.blocking),
+                           "the report breaks table rules and cannot be submitted: " + "; ".join(result.blocking),
+                           code="report_rules_failed")
+        return result.model_dump()
 
     @app.get("/reports/{year}")
     async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,

@@ -104,3 +104,19 @@ def test_gongkai_import_reads_a_csv_of_earlier_records_once(api, stack, tmp_path
     while (t := api.totals(viewer, year=2019, org="importer"))["interpretations"] != 1 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert t["proactive"]["by_category"]["meetings"] == 1 and t["interpretations"] == 1
+
+
+def test_the_office_submits_the_years_report_and_it_goes_through_the_review_chain(api, people):
+    office = people.token("zhang.bin", "office")
+    assert api.http.post(api.reports("/reports/2025/submit"), headers=people.viewer,
+                         params={"org": people.org}).status_code == 403
+    r = api.http.post(api.reports("/reports/2025/submit"), headers=office, params={"org": people.org})
+    assert r.status_code == 202, r.text
+    item_id = r.json()["item_id"]
+    got = api.item(office, item_id)
+    assert got["kind"] == "annual_report" and got["status"] == "in_review" and "2025年政府信息公开工作年度报告" in got["title"]
+    assert "## 一、总体情况" in got["body"]
+    again = api.http.post(api.reports("/reports/2025/submit"), headers=office, params={"org": people.org})
+    assert again.status_code == 202 and again.json()["item_id"] == item_id  # one report item per year
+    assert api.decide(people.officer, item_id, "initial").status_code == 200
+    assert api.decide(people.head, item_id, "recheck").json()["status"] == "published"
