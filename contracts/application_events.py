@@ -4,6 +4,7 @@ like an item), fees, and how it ended. The table-三 keys they carry are in cont
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -153,3 +154,37 @@ class ReportTextSet(Event):
     year: int
     section: str
     text: str
+
+
+class Section2Figures(BaseModel):
+    """Table 二 (Art. 20 items 1, 5, 6, 8): the figures that are not items, as a department records them."""
+
+    rules_issued: int = Field(default=0, ge=0)
+    rules_repealed: int = Field(default=0, ge=0)
+    rules_in_force: int = Field(default=0, ge=0)
+    normative_documents_issued: int = Field(default=0, ge=0)
+    normative_documents_repealed: int = Field(default=0, ge=0)
+    normative_documents_in_force: int = Field(default=0, ge=0)
+    administrative_licensing: int = Field(default=0, ge=0)
+    administrative_penalty: int = Field(default=0, ge=0)
+    administrative_coercion: int = Field(default=0, ge=0)
+    fee_amount_wan_yuan: Decimal = Field(default=Decimal(0), ge=0, decimal_places=4, description="行政事业性收费，万元")
+
+
+class Section2Submitted(Event):
+    """The year's table-二 figures, submitted to the review chain; they count once approved."""
+
+    TYPE = "record.section2_submitted"
+    AGGREGATE = "record"
+    year: int
+    submission: int
+    workflow_id: str
+    figures: Section2Figures
+    drafted_by: str
+
+
+class Section2Approved(Event):
+    TYPE = "record.section2_approved"
+    AGGREGATE = "record"
+    year: int
+    submission: int

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from contracts.application_events import AnswerSubmitted, ApplicationAnswered, ApplicationClosed
+from contracts.application_events import (
+    AnswerSubmitted,
+    ApplicationAnswered,
+    ApplicationClosed,
+    Section2Approved,
+    Section2Submitted,
+)
 from contracts.chain import Outcome
 from contracts.envelope import Event
 from contracts.items import (
@@ -47,12 +53,12 @@ def status_after(event: Event) -> ItemStatus | None:
 def review_open_after(event: Event, open_: bool) -> bool:
     """Whether a submission (to publish, or to change a published item) awaits decisions after `event`."""
     match event:
-        case ItemSubmitted() | ChangeRequested() | AnswerSubmitted():
+        case ItemSubmitted() | ChangeRequested() | AnswerSubmitted() | Section2Submitted():
             return True
         case DecisionRecorded(outcome=Outcome.RETURN | Outcome.REJECT):
             return False
         case ItemPublished() | ItemRetracted() | ValidityChanged() | ItemWithdrawn() | ApplicationAnswered() \
-                | ApplicationClosed():
+                | ApplicationClosed() | Section2Approved():
             return False
     return open_
 

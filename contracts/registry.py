@@ -14,6 +14,8 @@ from contracts.application_events import (
     ProposalAnswered,
     ProposalReceived,
     ReportTextSet,
+    Section2Approved,
+    Section2Submitted,
 )
 from contracts.envelope import Event
 from contracts.items import (
@@ -35,5 +37,6 @@ EVENT_CLASSES: list[type[Event]] = [
     IndexAssigned, ReviewOverdue, ReviewAgainDue, ChangeRequested, ItemRetracted, ValidityChanged,
     ApplicationReceived, ClockEventRecorded, FeeNotified, AnswerSubmitted, ApplicationAnswered, ApplicationClosed,
     CaseRecorded, CaseDecided, ProposalReceived, ProposalAnswered, ReportTextSet,
+    Section2Submitted, Section2Approved,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

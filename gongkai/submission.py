@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from contracts.application_events import AnswerSubmitted
+from contracts.application_events import AnswerSubmitted, Section2Submitted
 from contracts.items import ChangeRequested, ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
 from contracts.reviews import SubmissionInput
 from gongkai.deadlines import publication_deadline
@@ -18,6 +18,14 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
     """The latest submission of the item (or of an application's answer), or None if there is none."""
     if events and events[0].envelope.aggregate == "application":
         return _answer_input(item_id, events, deployment)
+    if events and events[0].envelope.aggregate == "record":
+        drafts = [st.envelope.event() for st in events if st.envelope.type == Section2Submitted.TYPE]
+        if not drafts:
+            return None
+        org = events[0].envelope.org
+        return SubmissionInput(aggregate="record", aggregate_id=item_id, org=org, author=drafts[-1].drafted_by,
+                               submission=drafts[-1].submission, title=f"{drafts[-1].year}年第二部分数据",
+                               stage_deadline=str(deployment.stage_deadline_for(org)))
     org = author = title = ""
     formed_on: date | None = None
     submitted: ItemSubmitted | ChangeRequested | None = None

@@ -35,6 +35,7 @@ from services.items.applications import Application
 from services.items.domain import Item, check_category
 from services.items.listing import ItemListing, ItemRow
 from services.items.proposals import Proposal
+from services.items.records import Section2Record
 from services.items.register import ApplicationRegister
 from services.items.views import item_view
 
@@ -53,8 +54,8 @@ class Service:
         return await self.load_any("item", item_id)
 
     async def load_any(self, aggregate: str, agg_id: str) -> Item | Application:
-        cls, zh = {"item": (Item, "信息"), "application": (Application, "申请"), "proposal": (Proposal, "建议提案")}[
-            aggregate]
+        cls, zh = {"item": (Item, "信息"), "application": (Application, "申请"), "proposal": (Proposal, "建议提案"),
+               "record": (Section2Record, "填报")}[aggregate]
         try:
             subject = subjects.event_subject(aggregate, agg_id)
         except ValueError:

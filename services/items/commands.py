@@ -70,6 +70,8 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
         try:
             if cmd.aggregate == "application":
                 item = await send_answer(svc, cmd)
+            elif cmd.aggregate == "record":
+                item = await approve_record(svc, cmd)
             else:
                 item = await publication.publish(svc.log, svc.deployment, svc.load, cmd.aggregate_id,
                                                  cmd.submission, cmd.workflow_id)
@@ -159,6 +161,16 @@ async def file_annual_report(svc: Service, cmd: FileReport):
         await svc.append(item, item.submit(by, findings), actor)
         await svc.start_review(item)
     return item
+
+
+async def approve_record(svc: Service, cmd: PublishItem):
+    record = await svc.load_any("record", cmd.aggregate_id)
+    if record.approved is not None and not record.review_open and record.submission == cmd.submission:
+        return record
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:publish:{cmd.workflow_id}"))
+    await svc.append(record, record.approve(cmd.submission), Actor(user="system", via=f"workflow:{cmd.workflow_id}"),
+                     event_id=event_id, correlation_id=cmd.workflow_id)
+    return record
 
 
 async def send_answer(svc: Service, cmd: PublishItem):

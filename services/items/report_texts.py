@@ -7,12 +7,13 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from contracts import subjects
-from contracts.application_events import ReportTextSet
+from contracts.application_events import ReportTextSet, Section2Figures
 from contracts.envelope import Actor, Envelope
 from contracts.errors import Forbidden, Invalid
 from contracts.report_texts import COPY_PASTE_RATIO, NARRATIVE_SECTIONS, similarity
 from contracts.roles import Role
 from gongkai.http import Caller
+from services.items.records import Section2Record
 
 router = APIRouter(tags=["annual report"])
 
@@ -57,3 +58,17 @@ async def put_text(year: int, body: Text, request: Request, who: Caller,
                if ratio >= COPY_PASTE_RATIO else None)
     return {"year": year, "section": section, "text": body.text, "similarity_to_last_year": round(ratio, 3),
             "warning": warning}
+
+
+@router.post("/records/{year}", status_code=202)
+async def submit_section2(year: int, body: Section2Figures, request: Request, who: Caller) -> dict:
+    """The year's table-二 figures (Art. 20 items 1, 5, 6, 8), submitted to the review chain; they appear in the
+    report once approved (`POST /records/{year}/decisions` on the reviews service)."""
+    svc = request.app.state.svc
+    rid = f"{who.org}-{year}"
+    record = Section2Record.from_events(rid, await svc.log.load(subjects.event_subject("record", rid)))
+    await svc.append(record, record.submit(who, who.org, year, body), Actor(user=who.user,
+                     roles=[r.value for r in who.roles]), org=who.org)
+    await svc.start_review(record)
+    return {"id": rid, "year": year, "status": record.status, "submission": record.submission,
+            "figures": body.model_dump(mode="json")}

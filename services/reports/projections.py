@@ -22,6 +22,9 @@ from contracts.application_events import (
     ProposalAnswered,
     ProposalReceived,
     ReportTextSet,
+    Section2Approved,
+    Section2Figures,
+    Section2Submitted,
 )
 from contracts.applications import (
     TABLE4_COLUMNS,
@@ -47,7 +50,7 @@ from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v6"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v7"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -63,7 +66,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v6"
+    __tablename__ = "reports_applications_v7"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -82,7 +85,7 @@ class ReportApplication(SQLModel, table=True):
 class ReportCase(SQLModel, table=True):
     """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
 
-    __tablename__ = "reports_cases_v6"
+    __tablename__ = "reports_cases_v7"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -91,7 +94,7 @@ class ReportCase(SQLModel, table=True):
 
 
 class ReportProposal(SQLModel, table=True):
-    __tablename__ = "reports_proposals_v6"
+    __tablename__ = "reports_proposals_v7"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -102,12 +105,40 @@ class ReportProposal(SQLModel, table=True):
 class ReportText(SQLModel, table=True):
     """The latest text of each narrative section of an org's report for a year."""
 
-    __tablename__ = "reports_texts_v6"
+    __tablename__ = "reports_texts_v7"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     year: int = Field(index=True)
     section: str
     text: str
+
+
+class ReportSection2(SQLModel, table=True):
+    """An org's table-二 figures for a year: the last submitted, and the approved ones the report shows."""
+
+    __tablename__ = "reports_section2_v7"
+    id: str = Field(primary_key=True)  # <org>-<year>
+    org: str = Field(index=True)
+    year: int = Field(index=True)
+    submitted: str = "{}"
+    approved: str | None = None
+
+
+def apply_section2(session: Session, st: Stored) -> None:
+    env, ev = st.envelope, st.envelope.event()
+    if isinstance(ev, Section2Submitted):
+        row = session.get(ReportSection2, env.aggregate_id) or ReportSection2(id=env.aggregate_id, org=env.org,
+                                                                              year=ev.year)
+        row.submitted = ev.figures.model_dump_json()
+        session.add(row)
+    elif isinstance(ev, Section2Approved) and (row := session.get(ReportSection2, env.aggregate_id)):
+        row.approved = row.submitted
+        session.add(row)
+
+
+def section2_figures(session: Session, *, year: int, org: str) -> Section2Figures | None:
+    row = session.get(ReportSection2, f"{org}-{year}")
+    return Section2Figures.model_validate_json(row.approved) if row and row.approved else None
 
 
 def narrative(session: Session, *, year: int, org: str) -> dict[str, str]:
@@ -229,8 +260,8 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v6"
-    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText]
+    name = "reports.totals.v7"
+    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2]
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
@@ -238,6 +269,8 @@ class AnnualTotals(Projection):
             return apply_application(session, st)
         if env.aggregate == "proposal":
             return apply_proposal(session, st)
+        if env.aggregate == "record":
+            return apply_section2(session, st)
         if env.aggregate == "report":
             ev = env.event()
             if isinstance(ev, ReportTextSet):

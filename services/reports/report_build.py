@@ -6,16 +6,18 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session
 
+from contracts.application_events import Section2Figures
 from contracts.lifecycle import SHANGHAI
 from gongkai.deployment import Deployment
-from services.reports.projections import narrative, totals
-from services.reports.report_data import Contact, Fees, Proactive, ReportData
+from services.reports.projections import narrative, section2_figures, totals
+from services.reports.report_data import Contact, Fees, Proactive, ReportData, Section2
 
 
 def build(session: Session, *, year: int, org: str, deployment: Deployment, categories: dict[str, str],
           position: int) -> ReportData:
     t = totals(session, year=year, org=org, categories=categories, position=position)
     cfg = deployment.org(org)
+    figures = section2_figures(session, year=year, org=org)
     p = t["proactive"]
     return ReportData(
         year=year, org=org, org_name=cfg.display_name,
@@ -23,6 +25,20 @@ def build(session: Session, *, year: int, org: str, deployment: Deployment, cate
         proactive=Proactive(total=p["total"], by_category=p["by_category"], category_names=p["category_names"],
                             interpretations=t["interpretations"], responses=t["responses"]),
         applications=t["applications"]["table3"], review_litigation=t["cases"], proposals=t["proposals"],
-        fees=Fees(**t["fees"]), narrative=narrative(session, year=year, org=org),
+        fees=Fees(**t["fees"]), narrative=narrative(session, year=year, org=org), section2=section2_of(figures),
         signed_on=datetime.now(SHANGHAI).date(), generated_at=datetime.now(UTC),
         position=position)
+
+
+def section2_of(f: Section2Figures | None) -> Section2:
+    """The approved figures in the report's shape; none approved: every cell not recorded (a warning, X-6)."""
+    if f is None:
+        return Section2()
+    return Section2(
+        rules={"issued_this_year": f.rules_issued, "repealed_this_year": f.rules_repealed,
+               "currently_valid": f.rules_in_force},
+        normative_documents={"issued_this_year": f.normative_documents_issued,
+                             "repealed_this_year": f.normative_documents_repealed,
+                             "currently_valid": f.normative_documents_in_force},
+        administrative_licensing=f.administrative_licensing, administrative_penalty=f.administrative_penalty,
+        administrative_coercion=f.administrative_coercion, fee_amount_wan_yuan=float(f.fee_amount_wan_yuan))

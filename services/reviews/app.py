@@ -132,6 +132,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def decide_item(item_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
         return await decide("item", item_id, body, request, who)
 
+    @app.post("/records/{year}/decisions")
+    async def decide_record(year: int, body: DecisionRequest, request: Request, who: Caller) -> dict:
+        """审查第二部分数据: the org's table-二 figures for the year pass the same chain."""
+        return await decide("record", f"{who.org}-{year}", body, request, who)
+
     @app.post("/applications/{application_id}/decisions")
     async def decide_answer(application_id: str, body: DecisionRequest, request: Request, who: Caller) -> dict:
         """审查答复: an application's answer passes the same chain before it is sent."""

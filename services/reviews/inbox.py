@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlmodel import Field, Session, SQLModel
 
 from contracts import chain
-from contracts.application_events import AnswerSubmitted, ApplicationAnswered, ApplicationClosed, ApplicationReceived
+from contracts.application_events import (
+    AnswerSubmitted,
+    ApplicationAnswered,
+    ApplicationClosed,
+    ApplicationReceived,
+    Section2Approved,
+    Section2Submitted,
+)
 from contracts.items import (
     ChangeRequested,
     ItemDrafted,
@@ -48,7 +55,7 @@ class Inbox(Projection):
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
-        if env.aggregate not in ("item", "application"):
+        if env.aggregate not in ("item", "application", "record"):
             return
         ev = env.event()
         if isinstance(ev, ItemDrafted):
@@ -59,6 +66,10 @@ class Inbox(Projection):
             session.merge(Task(aggregate_id=env.aggregate_id, aggregate="application", org=env.org, author="",
                                title=ev.subject, kind="application_answer", purpose="answer"))
             return
+        if isinstance(ev, Section2Submitted) and session.get(Task, env.aggregate_id) is None:
+            session.add(Task(aggregate_id=env.aggregate_id, aggregate="record", org=env.org, author=ev.drafted_by,
+                             title=f"{ev.year}年政府信息公开年度报告第二部分数据", kind="section2", purpose="section2"))
+            session.flush()
         task = session.get(Task, env.aggregate_id)
         if task is None:
             return
@@ -66,10 +77,10 @@ class Inbox(Projection):
             case ItemRevised():
                 task.title = ev.changes.get("title", task.title)  # type: ignore[assignment]
                 task.category = ev.changes.get("category", task.category)  # type: ignore[assignment]
-            case ItemSubmitted() | ChangeRequested() | AnswerSubmitted():
+            case ItemSubmitted() | ChangeRequested() | AnswerSubmitted() | Section2Submitted():
                 task.submission, task.stage, task.deciders = ev.submission, chain.Stage.INITIAL, "[]"
-                if isinstance(ev, AnswerSubmitted):
-                    task.author = ev.drafted_by  # the drafter of the answer may not approve it
+                if isinstance(ev, AnswerSubmitted | Section2Submitted):
+                    task.author = ev.drafted_by  # the drafter may not approve what they drafted
                 else:
                     task.purpose = ev.change if isinstance(ev, ChangeRequested) else "publish"
                 task.submitted_at = task.stage_since = env.occurred_at
@@ -79,6 +90,6 @@ class Inbox(Projection):
                 nxt = chain.advance(state, chain.Decision(ev.stage, ev.outcome, ev.decided_by))
                 task.stage, task.deciders, task.stage_since = nxt.stage, json.dumps(nxt.deciders), env.occurred_at
             case ItemPublished() | ItemWithdrawn() | ItemRetracted() | ValidityChanged() | ApplicationAnswered() \
-                    | ApplicationClosed():
+                    | ApplicationClosed() | Section2Approved():
                 task.stage = None
         session.add(task)

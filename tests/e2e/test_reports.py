@@ -120,3 +120,37 @@ def test_the_office_submits_the_years_report_and_it_goes_through_the_review_chai
     assert again.status_code == 202 and again.json()["item_id"] == item_id  # one report item per year
     assert api.decide(people.officer, item_id, "initial").status_code == 200
     assert api.decide(people.head, item_id, "recheck").json()["status"] == "published"
+
+
+def test_table_2_figures_are_reviewed_before_they_appear_in_the_report(api, people):
+    office = people.token("zhang.bin", "office")
+    figures = {"rules_issued": 0, "normative_documents_issued": 3, "normative_documents_in_force": 12,
+               "administrative_licensing": 41, "administrative_penalty": 5, "fee_amount_wan_yuan": "12.3456"}
+    assert api.http.post(api.items("/records/2025"), headers=people.author, json=figures).status_code == 403
+    assert api.http.post(api.items("/records/2025"), headers=office,
+                         json={**figures, "administrative_penalty": -1}).status_code == 422
+    r = api.http.post(api.items("/records/2025"), headers=office, json=figures)
+    assert r.status_code == 202 and r.json()["status"] == "in_review"
+
+    def section2() -> dict:
+        return api.http.get(api.reports("/reports/2025"), headers=people.viewer,
+                            params={"org": people.org, "format": "json"}).json()["report"]["section2"]
+
+    assert section2()["administrative_licensing"] is None  # not approved yet: not in the report
+    assert api.http.post(api.reviews("/records/2025/decisions"), headers=office,
+                         json={"stage": "initial", "outcome": "approve"}).status_code == 403  # its drafter
+    assert api.http.post(api.reviews("/records/2025/decisions"), headers=people.officer,
+                         json={"stage": "initial", "outcome": "approve"}).status_code == 200
+    r = api.http.post(api.reviews("/records/2025/decisions"), headers=people.head,
+                      json={"stage": "recheck", "outcome": "approve"})
+    assert r.status_code == 200, r.text
+    import time
+    deadline = time.monotonic() + 10
+    while section2()["administrative_licensing"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    s2 = section2()
+    assert s2["administrative_licensing"] == 41 and s2["normative_documents"]["currently_valid"] == 12
+    assert s2["fee_amount_wan_yuan"] == 12.3456
+    md = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
+                      params={"org": people.org, "format": "md"}).text
+    assert "12.3456" in md and "41" in md

@@ -22,6 +22,9 @@ from contracts.application_events import (
     ProposalAnswered,
     ProposalReceived,
     ReportTextSet,
+    Section2Approved,
+    Section2Figures,
+    Section2Submitted,
 )
 from contracts.chain import Outcome, Stage
 from contracts.envelope import Actor, Envelope, Event
@@ -76,6 +79,9 @@ EXAMPLES: list[Event] = [
     ProposalReceived(kind="npc_suggestion", received_on=date(2026, 3, 9), title="关于公共机构节能的建议"),
     ProposalAnswered(answered_on=date(2026, 6, 1)),
     ReportTextSet(year=2026, section="overall", text="2026年，本单位……"),
+    Section2Submitted(year=2026, submission=1, workflow_id="review-record-o-2026-1", drafted_by="zhang.bin",
+                      figures=Section2Figures(administrative_licensing=41, fee_amount_wan_yuan="12.3456")),
+    Section2Approved(year=2026, submission=1),
 ]
 
 
