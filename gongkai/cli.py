@@ -225,7 +225,7 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("year", type=int)
     rep.add_argument("--org", required=True)
     rep.add_argument("--template", choices=["2018", "2021"], default="2021")
-    rep.add_argument("--format", choices=["md", "html", "docx", "json"], default="md")
+    rep.add_argument("--format", choices=["md", "html", "docx", "pdf", "json"], default="md")
     rep.add_argument("-o", "--output", help="file to write (default: standard output)")
     rep.set_defaults(run=cmd_report)
     return ap

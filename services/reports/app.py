@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/reports/{year}")
     async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
                          org: str | None = None, template: Literal["2018", "2021"] = "2021",
-                         format: Literal["md", "html", "docx", "json"] = "json") -> Response:
+                         format: Literal["md", "html", "docx", "pdf", "json"] = "json") -> Response:
         """年度报告 of an org for a year, from the recorded events, with the table rules checked."""
         org = org or who.org
         if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):

@@ -366,4 +366,13 @@ def test_json_and_errors():
     with pytest.raises(ValueError):
         render(data_2021(), "2019", "md")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
-        render(data_2021(), "2021", "pdf")  # type: ignore[arg-type]
+        render(data_2021(), "2021", "odt")  # type: ignore[arg-type]
+
+
+def test_the_pdf_has_the_reports_pages_and_its_chinese_text():
+    from services.reports.layouts.render import render
+
+    pdf = render(data_2021(), "2021", "pdf")
+    assert pdf.startswith(b"%PDF") and b"STSong-Light" in pdf and pdf.count(b"/Type /Page") >= 2
+    seed = render(data_2018(), "2018", "pdf")
+    assert seed.startswith(b"%PDF") and len(seed) > 3000

@@ -29,7 +29,7 @@ from docx.shared import Mm, Pt, RGBColor
 from services.reports.report_data import ReportData
 
 Template = Literal["2018", "2021"]
-Format = Literal["md", "html", "docx", "json"]
+Format = Literal["md", "html", "docx", "pdf", "json"]
 TEMPLATES: tuple[str, ...] = ("2018", "2021")
 
 #: the Content-Type of each format, for whoever serves the bytes
@@ -37,6 +37,7 @@ MEDIA_TYPES: dict[str, str] = {
     "md": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
     "json": "application/json",
 }
 
@@ -472,4 +473,8 @@ def render(data: ReportData, template: Template, fmt: Format) -> bytes:
         return to_html(doc).encode()
     if fmt == "docx":
         return to_docx(doc)
+    if fmt == "pdf":
+        from services.reports.layouts.pdf import to_pdf  # ReportLab is loaded only for PDFs
+
+        return to_pdf(doc)
     raise ValueError(f"unknown format {fmt!r}; one of {sorted(MEDIA_TYPES)}")
