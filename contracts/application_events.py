@@ -188,3 +188,23 @@ class Section2Approved(Event):
     AGGREGATE = "record"
     year: int
     submission: int
+
+
+class ReportYearClosed(Event):
+    """年度关账: the office closed the year; the report's figures are kept as they were, with their digest, and
+    any later change to them is shown as a restatement rather than silently changing a published report."""
+
+    TYPE = "report.year_closed"
+    AGGREGATE = "report"
+    year: int
+    digest: str
+    figures: dict
+    closed_by: str
+
+
+class CloseYear(BaseModel):
+    org: str
+    year: int
+    digest: str
+    figures: dict
+    closed_by: str

@@ -14,6 +14,7 @@ from contracts.application_events import (
     ProposalAnswered,
     ProposalReceived,
     ReportTextSet,
+    ReportYearClosed,
     Section2Approved,
     Section2Submitted,
 )
@@ -37,6 +38,6 @@ EVENT_CLASSES: list[type[Event]] = [
     IndexAssigned, ReviewOverdue, ReviewAgainDue, ChangeRequested, ItemRetracted, ValidityChanged,
     ApplicationReceived, ClockEventRecorded, FeeNotified, AnswerSubmitted, ApplicationAnswered, ApplicationClosed,
     CaseRecorded, CaseDecided, ProposalReceived, ProposalAnswered, ReportTextSet,
-    Section2Submitted, Section2Approved,
+    Section2Submitted, Section2Approved, ReportYearClosed,
 ]
 EVENT_TYPES: dict[str, type[Event]] = {c.TYPE: c for c in EVENT_CLASSES}

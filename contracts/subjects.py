@@ -12,6 +12,7 @@ CMD_PUBLISH = "gongkai.commands.items.publish"
 CMD_SUBMISSION = "gongkai.commands.items.submission"
 CMD_REMIND = "gongkai.commands.items.remind"
 CMD_FILE_REPORT = "gongkai.commands.items.file_report"
+CMD_CLOSE_YEAR = "gongkai.commands.items.close_year"
 CMD_APPLICATION_WINDOWS = "gongkai.commands.items.application_windows"
 CMD_APPLICATION_EXPIRE = "gongkai.commands.items.application_expire"
 

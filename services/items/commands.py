@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from faststream.nats import NatsBroker
 
 from contracts import subjects
-from contracts.application_events import ApplicantWindows, ApplicationRef
-from contracts.envelope import Actor
-from contracts.errors import ERRORS_BY_NAME, DomainError
+from contracts.application_events import ApplicantWindows, ApplicationRef, CloseYear, ReportYearClosed
+from contracts.envelope import Actor, Envelope
+from contracts.errors import ERRORS_BY_NAME, Conflict, DomainError
 from contracts.items import EDITABLE, ItemContent, ItemKind
 from contracts.lifecycle import SHANGHAI
 from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder, SubmissionQuery
@@ -130,6 +130,20 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
                                 item_id=item.id)
         except DomainError as e:
             return _refusal(e)
+
+    @broker.subscriber(subjects.CMD_CLOSE_YEAR, queue="items", title="close_year",
+                       description="Record that an org closed a year, with its report's figures and their digest")
+    async def close_year(cmd: CloseYear) -> CommandReply:
+        subject = subjects.event_subject("report", f"{cmd.org}-{cmd.year}")
+        events = await svc.log.load(subject)
+        if any(st.envelope.type == ReportYearClosed.TYPE for st in events):
+            return _refusal(Conflict("该年度已关账", f"{cmd.year} is already closed", code="year_closed"))
+        env = Envelope.wrap(ReportYearClosed(year=cmd.year, digest=cmd.digest, figures=cmd.figures,
+                                             closed_by=cmd.closed_by),
+                            aggregate_id=f"{cmd.org}-{cmd.year}", org=cmd.org, actor=Actor(user=cmd.closed_by,
+                                                                                           roles=["office"]))
+        seq = await svc.log.append(subject, env, events[-1].seq if events else 0)
+        return CommandReply(ok=True, seq=seq, status="closed")
 
     @broker.subscriber(subjects.CMD_SUBMISSION, queue="items", title="submission",
                        description="The item's current status and submission number")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -13,16 +14,17 @@ from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session
 
 from contracts import subjects
+from contracts.application_events import CloseYear
 from contracts.errors import Conflict, Forbidden, Invalid
 from contracts.lifecycle import SHANGHAI
-from contracts.reviews import AnnualReportInput, AnnualReportResult
+from contracts.reviews import AnnualReportInput, AnnualReportResult, CommandReply
 from contracts.roles import Role
 from gongkai import projection, runtime
 from gongkai.config import Settings
 from gongkai.http import Caller, install
-from services.reports import report_build, rules
+from services.reports import closing, report_build, rules
 from services.reports.layouts.render import MEDIA_TYPES, render
-from services.reports.projections import AnnualTotals, explain, totals
+from services.reports.projections import AnnualTotals, ReportClosed, explain, totals
 from services.reports.report_data import ReportData
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with runtime.running(settings, "reports", totals_projection, temporal=True) as rt:
-            app.state.engine, app.state.temporal = rt.engine, rt.temporal
+            app.state.engine, app.state.temporal, app.state.nc = rt.engine, rt.temporal, rt.log.nc
             yield
 
     app = FastAPI(title="gongkai reports", version="1", lifespan=lifespan,
@@ -101,6 +103,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            code="report_rules_failed")
         return result.model_dump()
 
+    @app.post("/reports/{year}/close")
+    async def close_year(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller) -> dict:
+        """年度关账: keep this year's report figures as they are now, with their digest."""
+        if Role.OFFICE not in who.roles:
+            raise Forbidden("由公开办公室关账", "only role office closes a year", code="wrong_role")
+
+        def read() -> ReportData:
+            with Session(request.app.state.engine) as s:
+                row = s.get(projection.ProjectionPosition, totals_projection.name)
+                return report_build.build(s, year=year, org=who.org, deployment=deployment,
+                                          categories=settings.categories, position=row.position if row else 0)
+
+        data = await asyncio.to_thread(read)
+        failed = rules.blocking(rules.check(data))
+        if failed:
+            raise Conflict("报告未通过表格校验，不能关账", f"{len(failed)} table rules fail; fix them before closing",
+                           code="report_rules_failed")
+        figs = closing.figures(data)
+        cmd = CloseYear(org=who.org, year=year, digest=closing.digest(figs), figures=figs, closed_by=who.user)
+        msg = await request.app.state.nc.request(subjects.CMD_CLOSE_YEAR, cmd.model_dump_json().encode(), timeout=10)
+        reply = CommandReply.model_validate_json(msg.data)
+        if not reply.ok:
+            raise Conflict(reply.zh or "关账失败", reply.en or "could not close the year", code=reply.error or "refused")
+        return {"org": who.org, "year": year, "digest": cmd.digest, "position": data.position}
+
     @app.get("/reports/{year}")
     async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
                          org: str | None = None, template: Literal["2018", "2021"] = "2021",
@@ -111,20 +138,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise Forbidden("不能查看其他单位的报告", "you may see only your own org's report", code="other_org")
         engine = request.app.state.engine
 
-        def read() -> tuple[ReportData, ReportData]:
+        def read() -> tuple[ReportData, ReportData, ReportClosed | None]:
             with Session(engine) as s:
                 row = s.get(projection.ProjectionPosition, totals_projection.name)
                 pos = row.position if row else 0
                 args = dict(org=org, deployment=deployment, categories=settings.categories, position=pos)
-                return report_build.build(s, year=year, **args), report_build.build(s, year=year - 1, **args)
+                return (report_build.build(s, year=year, **args), report_build.build(s, year=year - 1, **args),
+                        s.get(ReportClosed, f"{org}-{year}"))
 
-        data, previous = await asyncio.to_thread(read)
+        data, previous, closed = await asyncio.to_thread(read)
+        changes: list[dict] = []
+        if closed is not None:  # a closed year: the figures as closed, later changes stated as restatements
+            kept = json.loads(closed.figures)
+            changes = closing.restatements(kept, closing.figures(data))
+            data = closing.as_closed(data, kept, changes, "notes" if template == "2018" else "other_matters")
         results = rules.check(data, previous)
         failed = rules.blocking(results)
         headers = {"X-Gongkai-Rules-Failed": str(len(failed))}
         if format == "json":
             body = {"template": template, "report": data.model_dump(mode="json"),
-                    "rules": [r.model_dump() for r in results], "blocking": len(failed)}
+                    "rules": [r.model_dump() for r in results], "blocking": len(failed),
+                    "closed": {"digest": closed.digest, "closed_at": closed.closed_at.isoformat(),
+                               "closed_by": closed.closed_by} if closed else None,
+                    "restatements": changes}
             return JSONResponse(body, headers=headers)
         content = render(data, template, format)
         media = MEDIA_TYPES[format]

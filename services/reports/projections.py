@@ -22,6 +22,7 @@ from contracts.application_events import (
     ProposalAnswered,
     ProposalReceived,
     ReportTextSet,
+    ReportYearClosed,
     Section2Approved,
     Section2Figures,
     Section2Submitted,
@@ -50,7 +51,7 @@ from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v7"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v8"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -66,7 +67,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v7"
+    __tablename__ = "reports_applications_v8"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -85,7 +86,7 @@ class ReportApplication(SQLModel, table=True):
 class ReportCase(SQLModel, table=True):
     """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
 
-    __tablename__ = "reports_cases_v7"
+    __tablename__ = "reports_cases_v8"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -94,7 +95,7 @@ class ReportCase(SQLModel, table=True):
 
 
 class ReportProposal(SQLModel, table=True):
-    __tablename__ = "reports_proposals_v7"
+    __tablename__ = "reports_proposals_v8"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -105,7 +106,7 @@ class ReportProposal(SQLModel, table=True):
 class ReportText(SQLModel, table=True):
     """The latest text of each narrative section of an org's report for a year."""
 
-    __tablename__ = "reports_texts_v7"
+    __tablename__ = "reports_texts_v8"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     year: int = Field(index=True)
@@ -113,10 +114,23 @@ class ReportText(SQLModel, table=True):
     text: str
 
 
+class ReportClosed(SQLModel, table=True):
+    """A closed year: the report's figures as they were when the office closed it."""
+
+    __tablename__ = "reports_closed_v8"
+    id: str = Field(primary_key=True)  # <org>-<year>
+    org: str = Field(index=True)
+    year: int
+    digest: str
+    figures: str
+    closed_at: datetime
+    closed_by: str
+
+
 class ReportSection2(SQLModel, table=True):
     """An org's table-二 figures for a year: the last submitted, and the approved ones the report shows."""
 
-    __tablename__ = "reports_section2_v7"
+    __tablename__ = "reports_section2_v8"
     id: str = Field(primary_key=True)  # <org>-<year>
     org: str = Field(index=True)
     year: int = Field(index=True)
@@ -260,8 +274,8 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v7"
-    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2]
+    name = "reports.totals.v8"
+    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2, ReportClosed]
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
@@ -273,6 +287,10 @@ class AnnualTotals(Projection):
             return apply_section2(session, st)
         if env.aggregate == "report":
             ev = env.event()
+            if isinstance(ev, ReportYearClosed):
+                session.merge(ReportClosed(id=f"{env.org}-{ev.year}", org=env.org, year=ev.year, digest=ev.digest,
+                                           figures=json.dumps(ev.figures, ensure_ascii=False),
+                                           closed_at=env.occurred_at, closed_by=ev.closed_by))
             if isinstance(ev, ReportTextSet):
                 session.merge(ReportText(id=f"{env.org}|{ev.year}|{ev.section}", org=env.org, year=ev.year,
                                          section=ev.section, text=ev.text))

@@ -154,3 +154,35 @@ def test_table_2_figures_are_reviewed_before_they_appear_in_the_report(api, peop
     md = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
                       params={"org": people.org, "format": "md"}).text
     assert "12.3456" in md and "41" in md
+
+
+def test_a_closed_year_keeps_its_figures_and_shows_later_changes_as_restatements(api, people):
+    import time
+    from datetime import date
+
+    from tests.e2e.test_review_chain import published
+
+    year = date.today().year
+    office = people.token("zhang.bin", "office")
+    first = published(api, people, category="meetings")
+    api.totals_after(people.viewer, first["version"], org=people.org)
+    assert api.http.post(api.reports(f"/reports/{year}/close"), headers=people.viewer).status_code == 403
+    closed = api.http.post(api.reports(f"/reports/{year}/close"), headers=office)
+    assert closed.status_code == 200 and len(closed.json()["digest"]) == 64
+    assert api.http.post(api.reports(f"/reports/{year}/close"), headers=office).status_code == 409  # once
+
+    later = published(api, people, category="meetings")  # a late record changes the closed year's figures
+    api.totals_after(people.viewer, later["version"], org=people.org)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        report = api.http.get(api.reports(f"/reports/{year}"), headers=people.viewer,
+                              params={"org": people.org, "format": "json"}).json()
+        if report["closed"] and report["restatements"]:
+            break
+        time.sleep(0.2)
+    assert report["closed"]["digest"] == closed.json()["digest"]
+    assert report["report"]["proactive"]["total"] == 1  # as published when closed
+    assert {"key": "proactive.total", "old": 1, "new": 2} in report["restatements"]
+    md = api.http.get(api.reports(f"/reports/{year}"), headers=people.viewer,
+                      params={"org": people.org, "format": "md"}).text
+    assert "更正说明" in md and "proactive.total：原为1，现为2" in md

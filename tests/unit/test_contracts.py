@@ -22,6 +22,7 @@ from contracts.application_events import (
     ProposalAnswered,
     ProposalReceived,
     ReportTextSet,
+    ReportYearClosed,
     Section2Approved,
     Section2Figures,
     Section2Submitted,
@@ -82,6 +83,7 @@ EXAMPLES: list[Event] = [
     Section2Submitted(year=2026, submission=1, workflow_id="review-record-o-2026-1", drafted_by="zhang.bin",
                       figures=Section2Figures(administrative_licensing=41, fee_amount_wan_yuan="12.3456")),
     Section2Approved(year=2026, submission=1),
+    ReportYearClosed(year=2025, digest="0" * 64, figures={"proactive": {"total": 150}}, closed_by="zhang.bin"),
 ]
 
 
