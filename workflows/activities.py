@@ -91,6 +91,6 @@ class ReportActivities:
             md = (await client.get(url, params={**params, "format": "md"}, headers=headers)).raise_for_status()
         data = checked.json()
         blocking = [f"{r['rule']} {r['cell']}: {r['message']}" for r in data["rules"] if r["hard"] and not r["ok"]]
-        name = data["report"]["org_name"]
+        name = data["org_name"]
         return GeneratedReport(org=inp.org, year=inp.year, template=inp.template, body=md.text, blocking=blocking,
                                title=f"{name}{inp.year}年政府信息公开工作年度报告")

@@ -25,7 +25,7 @@ from gongkai.http import Caller, install
 from services.reports import closing, report_build, rules
 from services.reports.layouts.render import MEDIA_TYPES, render
 from services.reports.projections import AnnualTotals, ReportClosed, explain, totals
-from services.reports.report_data import ReportData
+from services.reports.report_data import AnnualReportDocument, ReportData
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
 ALL_ORGS_ROLES = frozenset({Role.VIEWER, Role.LEADER, Role.OFFICE})
@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         failed = rules.blocking(results)
         headers = {"X-Gongkai-Rules-Failed": str(len(failed))}
         if format == "json":
-            body = {"template": template, "report": data.model_dump(mode="json"),
+            body = {**AnnualReportDocument.of(data, template).model_dump(mode="json"),
                     "rules": [r.model_dump() for r in results], "blocking": len(failed),
                     "closed": {"digest": closed.digest, "closed_at": closed.closed_at.isoformat(),
                                "closed_by": closed.closed_by} if closed else None,

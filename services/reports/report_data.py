@@ -71,3 +71,39 @@ class ReportData(BaseModel):
     signed_on: date | None = None
     generated_at: datetime | None = None
     position: int = 0  # how far into the event log the figures go
+
+
+class ReportTables(BaseModel):
+    """The tables of the report, keyed as in the domain notes (§2.3–§2.6)."""
+
+    proactive: Proactive
+    section2: Section2
+    applications: dict[str, dict[str, int]]  # table 三: [row][column]
+    review_litigation: dict[str, int]  # table 四
+    proposals: dict[str, dict[str, int]]
+    fees: Fees
+
+
+class AnnualReportDocument(BaseModel):
+    """The report in JSON (`format=json`): versioned, its schema committed (services/reports/schemas)."""
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    template: str
+    year: int
+    org: str
+    org_name: str
+    contact: Contact
+    tables: ReportTables
+    narrative: dict[str, str]
+    signed_on: date | None = None
+    generated_at: datetime | None = None
+    position: int = 0
+
+    @classmethod
+    def of(cls, data: ReportData, template: str) -> AnnualReportDocument:
+        return cls(template=template, year=data.year, org=data.org, org_name=data.org_name, contact=data.contact,
+                   tables=ReportTables(proactive=data.proactive, section2=data.section2,
+                                       applications=data.applications, review_litigation=data.review_litigation,
+                                       proposals=data.proposals, fees=data.fees),
+                   narrative=data.narrative, signed_on=data.signed_on, generated_at=data.generated_at,
+                   position=data.position)

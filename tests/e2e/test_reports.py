@@ -30,7 +30,7 @@ def test_the_seeds_2018_report_is_reproduced_from_the_imported_figures_with_exac
     report = api.http.get(api.reports("/reports/2018"), headers=seed.viewer,
                           params={"org": "seed-unit", "template": "2021", "format": "json"}).json()
     assert report["blocking"] == 0 and all(r["ok"] for r in report["rules"] if r["rule"].startswith("T"))
-    assert report["report"]["proactive"]["by_category"]["department_updates"] == 65
+    assert report["tables"]["proactive"]["by_category"]["department_updates"] == 65
 
 
 def test_the_2021_report_in_word_has_table_3_with_the_years_applications(api, people, tmp_path):
@@ -76,10 +76,10 @@ def test_narrative_texts_appear_in_the_report_and_a_copy_of_last_years_is_a_warn
     while time.monotonic() < deadline:
         report = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
                               params={"org": people.org, "format": "json"}).json()
-        if report["report"]["narrative"].get("problems_improvements"):
+        if report["narrative"].get("problems_improvements"):
             break
         time.sleep(0.2)
-    assert report["report"]["narrative"]["problems_improvements"] == last_year + "。"
+    assert report["narrative"]["problems_improvements"] == last_year + "。"
     assert any(r["rule"] == "X-9" and not r["ok"] for r in report["rules"])
     md = api.http.get(api.reports("/reports/2025"), headers=people.viewer,
                       params={"org": people.org, "format": "md"}).text
@@ -134,7 +134,7 @@ def test_table_2_figures_are_reviewed_before_they_appear_in_the_report(api, peop
 
     def section2() -> dict:
         return api.http.get(api.reports("/reports/2025"), headers=people.viewer,
-                            params={"org": people.org, "format": "json"}).json()["report"]["section2"]
+                            params={"org": people.org, "format": "json"}).json()["tables"]["section2"]
 
     assert section2()["administrative_licensing"] is None  # not approved yet: not in the report
     assert api.http.post(api.reviews("/records/2025/decisions"), headers=office,
@@ -181,7 +181,7 @@ def test_a_closed_year_keeps_its_figures_and_shows_later_changes_as_restatements
             break
         time.sleep(0.2)
     assert report["closed"]["digest"] == closed.json()["digest"]
-    assert report["report"]["proactive"]["total"] == 1  # as published when closed
+    assert report["tables"]["proactive"]["total"] == 1  # as published when closed
     assert {"key": "proactive.total", "old": 1, "new": 2} in report["restatements"]
     md = api.http.get(api.reports(f"/reports/{year}"), headers=people.viewer,
                       params={"org": people.org, "format": "md"}).text

@@ -32,7 +32,7 @@ from services.reports.layouts.render import (
     to_markdown,
     zh_number,
 )
-from services.reports.report_data import Contact, Fees, Proactive, ReportData, Section2
+from services.reports.report_data import AnnualReportDocument, Contact, Fees, Proactive, ReportData, Section2
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 UPDATE_VAR = "GONGKAI_UPDATE_GOLDEN"
@@ -361,8 +361,11 @@ def test_markdown_escapes_and_flattens():
 
 def test_json_and_errors():
     payload = json.loads(render(data_2021(), "2021", "json"))
-    assert payload["template"] == "2021" and payload["year"] == 2023 and payload["fees"]["charged_yuan"] == 200
-    assert ReportData.model_validate({k: v for k, v in payload.items() if k != "template"}) == data_2021()
+    assert payload["template"] == "2021" and payload["year"] == 2023 and payload["schema_version"] == 1
+    assert payload["tables"]["fees"]["charged_yuan"] == 200
+    assert payload["tables"]["applications"]["new_applications"]["total"] == \
+        data_2021().applications["new_applications"]["total"]
+    assert AnnualReportDocument.model_validate(payload) == AnnualReportDocument.of(data_2021(), "2021")
     with pytest.raises(ValueError):
         render(data_2021(), "2019", "md")  # type: ignore[arg-type]
     with pytest.raises(ValueError):

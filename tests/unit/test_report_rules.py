@@ -80,3 +80,15 @@ def test_soft_checks_warn_but_do_not_block():
     assert failed(copied, previous)["X-9"] == ["narrative.problems_improvements"]
     assert "X-6" in failed(ReportData(year=2025, org="o", org_name="x"))  # table 二 not recorded
     assert blocking(check(copied, previous)) == []
+
+
+def test_the_committed_report_schema_matches_the_code_and_validates_a_report():
+    import json
+
+    import jsonschema
+
+    from services.reports import schema
+    from services.reports.layouts.render import render
+
+    assert schema.PATH.read_text(encoding="utf-8") == schema.render(), "run: python -m services.reports.schema"
+    jsonschema.validate(json.loads(render(sound(), "2021", "json")), json.loads(schema.render()))

@@ -26,7 +26,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
-from services.reports.report_data import ReportData
+from services.reports.report_data import AnnualReportDocument, ReportData
 
 Template = Literal["2018", "2021"]
 Format = Literal["md", "html", "docx", "pdf", "json"]
@@ -464,8 +464,8 @@ def render(data: ReportData, template: Template, fmt: Format) -> bytes:
     if template not in TEMPLATES:
         raise ValueError(f"unknown template {template!r}; one of {TEMPLATES}")
     if fmt == "json":
-        return json.dumps({"template": template, **data.model_dump(mode="json")}, ensure_ascii=False,
-                          indent=2).encode()
+        doc = AnnualReportDocument.of(data, template).model_dump(mode="json")
+        return json.dumps(doc, ensure_ascii=False, indent=2).encode()
     doc = build(data, template)
     if fmt == "md":
         return to_markdown(doc).encode()
