@@ -30,7 +30,8 @@ def check(data: ReportData, previous: ReportData | None = None) -> list[RuleResu
     t = data.applications
     cell = lambda row, col: t.get(row, {}).get(col, 0)  # noqa: E731
     failures: dict[str, list[RuleResult]] = {r: [] for r in ("T3-1", "T3-2", "T3-3", "T3-4", "T4-1", "T4-2", "T4-3",
-                                                              "T2-1", "X-1", "X-6", "X-9")}
+                                                              "T2-1", "X-1", "X-2", "X-3", "X-4", "X-6",
+                                                              "X-9")}
     for col in [*COLUMNS, "total"]:
         lhs = cell("new_applications", col) + cell("carried_over_from_last_year", col)
         rhs = cell("results_total", col) + cell("carried_forward_to_next_year", col)
@@ -77,7 +78,26 @@ def check(data: ReportData, previous: ReportData | None = None) -> list[RuleResu
                                                != s2.fee_amount_wan_yuan):
         failures["T2-1"].append(_fail("T2-1", "section2.fee_amount_wan_yuan", "须为非负数，最多四位小数",
                                       "must be >= 0 with at most 4 decimals"))
+    if s2.fee_amount_wan_yuan is not None and s2.fee_amount_wan_yuan >= 10000:
+        failures["X-3"].append(_fail("X-3", "section2.fee_amount_wan_yuan",
+                                     f"收费金额{s2.fee_amount_wan_yuan}万元，疑似按元填写", "looks entered in 元, not 万元",
+                                     hard=False))
+    if data.fees.charged_count or cell("other_fee_unpaid", "total"):
+        text = "".join(data.narrative.values())
+        if "信息处理费" not in text:
+            failures["X-4"].append(_fail("X-4", "narrative.other_matters", "收取或未缴信息处理费的，应在报告中说明信息处理费情况",
+                                         "fees were charged or unpaid: the text should mention 信息处理费", hard=False))
     if previous is not None:
+        for kind in ("rules", "normative_documents"):
+            now, last = getattr(s2, kind), getattr(previous.section2, kind)
+            if None not in (now["currently_valid"], last["currently_valid"], now["issued_this_year"],
+                            now["repealed_this_year"]):
+                expected = last["currently_valid"] + now["issued_this_year"] - now["repealed_this_year"]
+                if now["currently_valid"] != expected:
+                    failures["X-2"].append(_fail(
+                        "X-2", f"section2.{kind}.currently_valid",
+                        f"现行有效{now['currently_valid']}件，按上年{last['currently_valid']}件加制发减废止应为{expected}件",
+                        f"currently valid {now['currently_valid']}, expected about {expected}", hard=False))
         for section, text in data.narrative.items():
             ratio = similarity(text, previous.narrative.get(section, ""))
             if ratio >= COPY_PASTE_RATIO:

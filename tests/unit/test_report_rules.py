@@ -92,3 +92,16 @@ def test_the_committed_report_schema_matches_the_code_and_validates_a_report():
 
     assert schema.PATH.read_text(encoding="utf-8") == schema.render(), "run: python -m services.reports.schema"
     jsonschema.validate(json.loads(render(sound(), "2021", "json")), json.loads(schema.render()))
+
+
+def test_the_other_soft_checks_warn():
+    last, now = sound(), sound()
+    last.section2.normative_documents.update(currently_valid=10)
+    now.section2.normative_documents.update(issued_this_year=3, repealed_this_year=1, currently_valid=15)
+    assert failed(now, last)["X-2"] == ["section2.normative_documents.currently_valid"]  # expected 12
+    assert "X-3" in failed(broken(lambda d: setattr(d.section2, "fee_amount_wan_yuan", 25000.0)))
+    charged = broken(lambda d: setattr(d.fees, "charged_count", 1))
+    assert "X-4" in failed(charged)
+    charged.narrative["other_matters"] = "本年度收取信息处理费100元。"
+    assert "X-4" not in failed(charged)
+    assert blocking(check(now, last)) == []
