@@ -125,6 +125,25 @@ def _check(response: httpx.Response) -> None:
     return response
 
 
+#: the seed's narrative sections (the parts of its report that are not counts), entered as the office would
+SEED_2018_TEXTS = {
+    "local_rules": "《山东省政府信息公开办法》",
+    "overview": "在区政府信息公开领导小组的领导下，区机关事务服务中心严格落实省、市、区政府信息公开工作的总体安排、"
+                "相关规定和要求，不断强化组织领导、完善制度建设，积极、有序、稳妥地推进政府信息公开的各项工作。"
+                "截至2018年底，全中心政府信息公开工作运行正常，全年无重大信息安全责任事故。",
+    "organization": "（一）健全工作机制。坚持“以公开为常态、不公开为例外”的原则，不断完善办公室具体承办、其他科室积极"
+                    "协调配合、定期报送可公开政府信息的长效工作机制。\n\n（二）强化制度建设。对政务信息管理、门户网站管理、"
+                    "政务信息公开等工作事项进行了规范整理。\n\n（三）加大公开力度。依托门户网站和政务微博，积极推进政府信息公开。",
+    "key_areas": "根据我中心工作职责，对照重点领域政府信息内容，对涉及我中心公共机构节能等政府信息公开重点工作"
+                 "认真梳理，逐条细化。",
+    "affiliated_units": "高度重视对所属事业单位信息公开的推进力度，一年来所属事业单位张店区机关安全保卫办公室的相关信息得到"
+                        "及时有效的公开。",
+    "problems_improvements": "2018年，政府信息公开工作虽然取得一定成效，但仍存在部分信息公开内容不够及时、重点领域信息公开"
+                             "不够全面、信息公开方式有待创新等方面的不足。2019年，将从以下几方面进行改进：\n\n"
+                             "（一）提高信息规范化质量。\n\n（二）全面落实公开内容。\n\n（三）进一步保障网站内容。",
+}
+
+
 def applications(client: httpx.Client, settings: Settings, tok: dict[str, str]) -> None:
     """Two disclosure applications this year: one answered through the chain, one still open."""
     items, reviews = settings.url("items"), settings.url("reviews")
@@ -158,5 +177,8 @@ def load(settings: Settings, say=lambda text: None) -> bool:
         through_chain(client, settings, tok, "department_updates", "中心组织开展安全生产检查", stop_after="initial")
         through_chain(client, settings, tok, "meetings", "中心召开年度工作总结会", stop_after="submit")
         applications(client, settings, tok)
+        for section, text in SEED_2018_TEXTS.items():
+            client.put(f"{settings.url('items')}/report-texts/2018/{section}",
+                       headers={"Authorization": f"Bearer {tok['office']}"}, json={"text": text})
     marker.write_text(datetime.now(UTC).isoformat())
     return True
