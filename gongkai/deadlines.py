@@ -54,3 +54,11 @@ def publication_deadline(formed_on: date, duration: Duration,
                          calendar: workdays.Calendar | None = None) -> DeadlineInfo:
     """Art. 26: proactive information goes out within 20 working days of being formed or changed."""
     return deadline(f"publication (Art. 26): {duration} after formed_on", formed_on, duration, calendar)
+
+
+def report_deadline(year: int, month_day: tuple[int, int]) -> DeadlineInfo:
+    """Art. 49: the annual report of `year` is published by a fixed day of the next year (end of that day)."""
+    day = date(year + 1, *month_day)
+    due = datetime.combine(day + timedelta(days=1), datetime.min.time(), SHANGHAI) - timedelta(microseconds=1)
+    return DeadlineInfo(rule=f"annual report (Art. 49): published by {day}", due_at=due, due_on=day,
+                        explanation=f"第四十九条：{year}年度报告应于{day.year}年{day.month}月{day.day}日前公布")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 ORG_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -66,6 +67,8 @@ class OrgConfig:
     stage_deadline: Duration | None = None  # an org's own rule, stricter than the deployment's
     contact: dict[str, str] = field(default_factory=dict)  # the annual report's contact block
     report_template: str = "2021"  # the layout its annual report is generated in
+    #: Art. 49: departments publish last year's report by 31 January, a government's disclosure office by 31 March
+    report_publish_by: tuple[int, int] = (1, 31)
 
     def __post_init__(self) -> None:
         check_org_code(self.code)
@@ -109,10 +112,17 @@ class Deployment:
                                 sensitive_words=tuple(o.get("sensitive_words", ())),
                                 stage_deadline=Duration.parse(o["stage_deadline"]) if "stage_deadline" in o else None,
                                 contact=dict(o.get("contact", {})),
-                                report_template=str(o.get("report_template", "2021")))
+                                report_template=str(o.get("report_template", "2021")),
+                                report_publish_by=_month_day(o.get("report_publish_by", "01-31")))
                 for code, o in data.get("orgs", {}).items()}
         review = data.get("review", {})
-        month, day = (int(x) for x in str(data.get("report", {}).get("generate_on", "01-05")).split("-"))
+        month, day = _month_day(data.get("report", {}).get("generate_on", "01-05"))
         return cls(orgs=orgs, stage_deadline=Duration.parse(review.get("stage_deadline", "3wd")),
                    publication_deadline=Duration.parse(review.get("publication_deadline", "20wd")),
                    report_day=(month, day))
+
+
+def _month_day(text: object) -> tuple[int, int]:
+    month, day = (int(x) for x in str(text).split("-"))
+    date(2024, month, day)  # a real day of the year (leap years included)
+    return month, day

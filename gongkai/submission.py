@@ -9,7 +9,7 @@ from datetime import date
 from contracts.application_events import AnswerSubmitted, Section2Submitted
 from contracts.items import ChangeRequested, ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
 from contracts.reviews import SubmissionInput
-from gongkai.deadlines import publication_deadline
+from gongkai.deadlines import publication_deadline, report_deadline
 from gongkai.deployment import Deployment
 from gongkai.eventlog import Stored
 
@@ -26,13 +26,13 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
         return SubmissionInput(aggregate="record", aggregate_id=item_id, org=org, author=drafts[-1].drafted_by,
                                submission=drafts[-1].submission, title=f"{drafts[-1].year}年第二部分数据",
                                stage_deadline=str(deployment.stage_deadline_for(org)))
-    org = author = title = ""
+    org = author = title = kind = ""
     formed_on: date | None = None
     submitted: ItemSubmitted | ChangeRequested | None = None
     for st in events:
         ev = st.envelope.event()
         if isinstance(ev, ItemDrafted | ItemImported):
-            org, author, title, formed_on = st.envelope.org, ev.author, ev.title, ev.formed_on
+            org, author, title, formed_on, kind = st.envelope.org, ev.author, ev.title, ev.formed_on, ev.kind
         elif isinstance(ev, ItemRevised):
             title = str(ev.changes.get("title", title))
             if "formed_on" in ev.changes:
@@ -46,7 +46,10 @@ def submission_input(item_id: str, events: list[Stored], deployment: Deployment)
         return SubmissionInput(aggregate="item", aggregate_id=item_id, org=org, author=author,
                                submission=submitted.submission, title=title, purpose=submitted.change,
                                stage_deadline=str(deployment.stage_deadline_for(org)))
-    due = publication_deadline(formed_on, deployment.publication_deadline).due_at if formed_on else None
+    if kind == "annual_report" and formed_on:  # formed_on: the last day of the report's year
+        due = report_deadline(formed_on.year, deployment.org(org).report_publish_by).due_at
+    else:
+        due = publication_deadline(formed_on, deployment.publication_deadline).due_at if formed_on else None
     return SubmissionInput(aggregate="item", aggregate_id=item_id, org=org, author=author,
                            submission=submitted.submission, title=title,
                            stage_deadline=str(deployment.stage_deadline_for(org)), publication_due_at=due,

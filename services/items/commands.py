@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from faststream.nats import NatsBroker
@@ -166,7 +166,8 @@ async def file_annual_report(svc: Service, cmd: FileReport):
     by = Principal(user=REPORTER, org=cmd.org, roles=[Role.OFFICE])
     actor = Actor(user=REPORTER, roles=["office"], via="workflow:annual-report")
     if not item.exists:
-        content = ItemContent(kind=ItemKind.ANNUAL_REPORT, title=cmd.title, body=cmd.body)
+        content = ItemContent(kind=ItemKind.ANNUAL_REPORT, title=cmd.title, body=cmd.body,
+                              formed_on=date(cmd.year, 12, 31))  # the end of the year it reports on
         await svc.append(item, item.create(by, content, svc.settings.categories), actor, org=cmd.org)
     elif item.status in EDITABLE and item.body != cmd.body:
         await svc.append(item, item.revise(by, {"body": cmd.body}, svc.settings.categories), actor)

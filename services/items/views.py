@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from contracts.chain import STAGE_LABEL_ZH
-from gongkai.deadlines import publication_deadline, stage_deadline
+from contracts.items import ItemKind
+from gongkai.deadlines import publication_deadline, report_deadline, stage_deadline
 from gongkai.deployment import Deployment
 from services.items.domain import Item
 
@@ -20,7 +21,8 @@ def deadlines(item: Item, deployment: Deployment, now: datetime | None = None) -
         out.append({"kind": "stage", "stage": stage.value, "starts_at": item.stage_started_at.isoformat(),
                     **d.model_dump(mode="json"), "overdue": d.overdue(now)})
     if item.formed_on and not item.imported:
-        d = publication_deadline(item.formed_on, deployment.publication_deadline)
+        d = (report_deadline(item.formed_on.year, deployment.org(item.org).report_publish_by)
+             if item.kind is ItemKind.ANNUAL_REPORT else publication_deadline(item.formed_on, deployment.publication_deadline))
         out.append({"kind": "publication", "stage": None, "starts_on": item.formed_on.isoformat(),
                     **d.model_dump(mode="json"), "overdue": d.overdue(item.published_at or now)})
     return out

@@ -116,6 +116,8 @@ def test_the_office_submits_the_years_report_and_it_goes_through_the_review_chai
     got = api.item(office, item_id)
     assert got["kind"] == "annual_report" and got["status"] == "in_review" and "2025年政府信息公开工作年度报告" in got["title"]
     assert "## 一、总体情况" in got["body"]
+    publish_by = next(d for d in got["deadlines"] if d["kind"] == "publication")
+    assert publish_by["due_on"] == "2026-01-31" and "第四十九条" in publish_by["explanation"]  # Art. 49, departments
     again = api.http.post(api.reports("/reports/2025/submit"), headers=office, params={"org": people.org})
     assert again.status_code == 202 and again.json()["item_id"] == item_id  # one report item per year
     assert api.decide(people.officer, item_id, "initial").status_code == 200
