@@ -6,25 +6,37 @@ import asyncio
 import json
 import uuid
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from contracts import subjects
 from contracts.application_events import CloseYear
+from contracts.chain import STAGE_LABEL_ZH
 from contracts.errors import Conflict, Forbidden, Invalid
+from contracts.items import ItemKind, ItemStatus
 from contracts.lifecycle import SHANGHAI
 from contracts.reviews import AnnualReportInput, AnnualReportResult, CommandReply
 from contracts.roles import Role
 from gongkai import projection, runtime
 from gongkai.config import Settings
+from gongkai.deadlines import stage_deadline
 from gongkai.http import Caller, install
+from gongkai.workdays import CalendarUnknown, working_days_between
 from services.reports import closing, report_build, rules
 from services.reports.layouts.render import MEDIA_TYPES, render
-from services.reports.projections import AnnualTotals, ReportClosed, explain, totals
+from services.reports.projections import (
+    AnnualTotals,
+    ReportApplication,
+    ReportClosed,
+    ReportItem,
+    ReportReview,
+    explain,
+    totals,
+)
 from services.reports.report_data import AnnualReportDocument, ReportData
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
@@ -64,6 +76,84 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               position=row.position if row else 0)
 
         return await asyncio.to_thread(read)
+
+    @app.get("/pipeline")
+    async def pipeline(request: Request, who: Caller, org: str | None = None) -> dict:
+        """What waits for whom: reviews per stage with their age and deadline (overdue first), and the open
+        applications with their legal due date as a traffic light."""
+        org = _org_for(who, org)
+        now = datetime.now(UTC)
+        today = now.astimezone(SHANGHAI).date()
+
+        def read() -> dict:
+            with Session(request.app.state.engine) as s:
+                q = select(ReportReview).where(ReportReview.open)
+                a = select(ReportApplication).where(ReportApplication.finished_on == None)  # noqa: E711
+                if org:
+                    q, a = q.where(ReportReview.org == org), a.where(ReportApplication.org == org)
+                reviews, apps = s.exec(q).all(), s.exec(a).all()
+                row = s.get(projection.ProjectionPosition, totals_projection.name)
+                return {"reviews": reviews, "apps": apps, "position": row.position if row else 0}
+
+        got = await asyncio.to_thread(read)
+        tasks = []
+        for r in got["reviews"]:
+            since = r.since.replace(tzinfo=UTC) if r.since and r.since.tzinfo is None else r.since
+            due = stage_deadline(r.stage, since, deployment.stage_deadline_for(r.org)) if since and r.stage else None
+            tasks.append({"aggregate": r.aggregate, "id": r.id, "org": r.org, "title": r.title, "stage": r.stage,
+                          "stage_name": STAGE_LABEL_ZH.get(r.stage), "since": since, "purpose": r.purpose,
+                          "age_days": round((now - since).total_seconds() / 86400, 1) if since else None,
+                          "due_at": due.due_at if due else None, "due_on": due.due_on if due else None,
+                          "overdue": bool(due and due.overdue(now)) or r.overdue_recorded})
+        tasks.sort(key=lambda t: (not t["overdue"], t["since"] or now))
+        lights = []
+        for ap in sorted(got["apps"], key=lambda x: (x.due_on is None, x.due_on or today)):
+            left = workdays_left(today, ap.due_on)
+            light = "grey" if left is None else "red" if left < 0 else "amber" if left <= 3 else "green"
+            lights.append({"id": ap.id, "org": ap.org, "subject": None, "received_on": ap.received_on,
+                           "due_on": ap.due_on, "working_days_left": left, "status": "in_review" if ap.review_open
+                           else "open", "light": light})
+        titles = {r.id: r.title for r in got["reviews"]}
+        for light in lights:
+            light["subject"] = titles.get(light["id"])
+        return {"org": org, "tasks": tasks, "applications": lights, "position": got["position"]}
+
+    @app.get("/reports/{year}/status")
+    async def report_status(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
+                            org: str | None = None) -> dict:
+        """Where the year's annual report stands: not started, generated, in review or published; its deadline
+        (Art. 49) and its table rules."""
+        org = org or who.org
+        if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
+            raise Forbidden("不能查看其他单位的报告", "you may see only your own org's report", code="other_org")
+
+        def read() -> dict:
+            with Session(request.app.state.engine) as s:
+                row = s.get(projection.ProjectionPosition, totals_projection.name)
+                data = report_build.build(s, year=year, org=org, deployment=deployment,
+                                          categories=settings.categories, position=row.position if row else 0)
+                previous = report_build.build(s, year=year - 1, org=org, deployment=deployment,
+                                              categories=settings.categories, position=row.position if row else 0)
+                item = s.exec(select(ReportReview, ReportItem).join(ReportItem, ReportItem.id == ReportReview.id)
+                              .where(ReportItem.org == org, ReportItem.kind == ItemKind.ANNUAL_REPORT,
+                                     ReportReview.title.contains(f"{year}年"))).first()  # type: ignore[union-attr]
+                closed = s.get(ReportClosed, f"{org}-{year}") is not None
+                return {"data": data, "previous": previous, "item": item, "closed": closed}
+
+        got = await asyncio.to_thread(read)
+        review, item = got["item"] if got["item"] else (None, None)
+        if item is not None and item.status == ItemStatus.PUBLISHED:
+            state = "published"
+        elif review is not None and review.open:
+            state = "in_review"
+        elif got["data"].narrative or got["closed"] or item is not None:
+            state = "generated"
+        else:
+            state = "not_started"
+        month, day = deployment.org(org).report_publish_by
+        return {"year": year, "org": org, "state": state, "item_id": item.id if item else None,
+                "closed": got["closed"], "publish_by": date(year + 1, month, day),
+                "rules": [r.model_dump() for r in rules.check(got["data"], got["previous"])]}
 
     @app.get("/totals/explain")
     async def explain_total(request: Request, who: Caller, key: str,
@@ -168,3 +258,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(content, media_type=media, headers=headers)
 
     return app
+
+
+def _org_for(who, org: str | None) -> str | None:
+    """A city-level viewer sees every org (org None) or the one asked for; others their own."""
+    if ALL_ORGS_ROLES & set(who.roles):
+        return org
+    if org not in (None, who.org):
+        raise Forbidden("不能查看其他单位的数据", "you may see only your own org", code="other_org")
+    return who.org
+
+
+def workdays_left(today: date, due: date | None) -> int | None:
+    if due is None:
+        return None
+    try:
+        return working_days_between(today, due)
+    except CalendarUnknown:
+        return None  # never a guess: the light is grey until the calendar knows the year

@@ -6,12 +6,14 @@ The year of an item is the year of its publication in Asia/Shanghai time.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
+from contracts import chain
 from contracts.application_events import (
+    AnswerSubmitted,
     ApplicationAnswered,
     ApplicationClosed,
     ApplicationReceived,
@@ -37,11 +39,13 @@ from contracts.applications import (
     Outcome,
 )
 from contracts.items import (
+    ChangeRequested,
     ItemDrafted,
     ItemImported,
     ItemKind,
     ItemPublished,
     ItemRevised,
+    ItemSubmitted,
 )
 from contracts.lifecycle import SHANGHAI, review_open_after, status_after, year_of
 from contracts.reviews import DecisionRecorded, ReviewOverdue
@@ -51,7 +55,7 @@ from gongkai.projection import Projection
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v8"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v9"  # versioned: a changed table is a new projection, rebuilt on start
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -67,7 +71,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v8"
+    __tablename__ = "reports_applications_v9"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -86,7 +90,7 @@ class ReportApplication(SQLModel, table=True):
 class ReportCase(SQLModel, table=True):
     """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
 
-    __tablename__ = "reports_cases_v8"
+    __tablename__ = "reports_cases_v9"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -95,7 +99,7 @@ class ReportCase(SQLModel, table=True):
 
 
 class ReportProposal(SQLModel, table=True):
-    __tablename__ = "reports_proposals_v8"
+    __tablename__ = "reports_proposals_v9"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -106,7 +110,7 @@ class ReportProposal(SQLModel, table=True):
 class ReportText(SQLModel, table=True):
     """The latest text of each narrative section of an org's report for a year."""
 
-    __tablename__ = "reports_texts_v8"
+    __tablename__ = "reports_texts_v9"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     year: int = Field(index=True)
@@ -114,10 +118,58 @@ class ReportText(SQLModel, table=True):
     text: str
 
 
+class ReportReview(SQLModel, table=True):
+    """What waits for a decision, for the leaders' pipeline: one row per item, application or table-二 record."""
+
+    __tablename__ = "reports_reviews_v9"
+    id: str = Field(primary_key=True)
+    aggregate: str
+    org: str = Field(index=True)
+    title: str = ""
+    author: str = ""
+    purpose: str = "publish"
+    open: bool = Field(default=False, index=True)
+    stage: str | None = None
+    since: datetime | None = None
+    overdue_recorded: bool = False
+
+
+def apply_review(session: Session, st: Stored) -> None:
+    env, ev = st.envelope, st.envelope.event()
+    if isinstance(ev, ItemDrafted | ApplicationReceived):
+        session.merge(ReportReview(id=env.aggregate_id, aggregate=env.aggregate, org=env.org,
+                                   title=getattr(ev, "title", None) or getattr(ev, "subject", "")))
+        return
+    row = session.get(ReportReview, env.aggregate_id)
+    if row is None:
+        if not isinstance(ev, Section2Submitted):
+            return
+        row = ReportReview(id=env.aggregate_id, aggregate="record", org=env.org,
+                           title=f"{ev.year}年度报告第二部分数据")
+    if isinstance(ev, ItemRevised) and "title" in ev.changes:
+        row.title = str(ev.changes["title"])
+    elif isinstance(ev, ItemSubmitted | ChangeRequested | AnswerSubmitted | Section2Submitted):
+        row.open, row.stage, row.since, row.overdue_recorded = True, "initial", env.occurred_at, False
+        row.purpose = ev.change if isinstance(ev, ChangeRequested) else (
+            "answer" if isinstance(ev, AnswerSubmitted) else "publish")
+        row.author = getattr(ev, "drafted_by", row.author)
+    elif isinstance(ev, DecisionRecorded) and row.open and row.stage:
+        nxt = chain.advance(chain.ChainState(author="", stage=chain.Stage(row.stage)),
+                            chain.Decision(ev.stage, ev.outcome, ev.decided_by))
+        row.stage, row.since, row.overdue_recorded = nxt.stage, env.occurred_at, False
+        row.open = nxt.stage is not None
+    elif isinstance(ev, ReviewOverdue) and ev.deadline == "stage":
+        row.overdue_recorded = True
+    row.open = review_open_after(ev, row.open)
+    if not row.open:
+        row.stage = None
+    session.add(row)
+
+
 class ReportClosed(SQLModel, table=True):
     """A closed year: the report's figures as they were when the office closed it."""
 
-    __tablename__ = "reports_closed_v8"
+    __tablename__ = "reports_closed_v9"
     id: str = Field(primary_key=True)  # <org>-<year>
     org: str = Field(index=True)
     year: int
@@ -130,7 +182,7 @@ class ReportClosed(SQLModel, table=True):
 class ReportSection2(SQLModel, table=True):
     """An org's table-二 figures for a year: the last submitted, and the approved ones the report shows."""
 
-    __tablename__ = "reports_section2_v8"
+    __tablename__ = "reports_section2_v9"
     id: str = Field(primary_key=True)  # <org>-<year>
     org: str = Field(index=True)
     year: int = Field(index=True)
@@ -226,6 +278,48 @@ def cases_table(session: Session, *, year: int, org: str | None) -> dict[str, in
     return cells
 
 
+def _published(session: Session, year: int, org: str | None, kind: ItemKind) -> list[datetime]:
+    q = select(ReportItem.published_at).where(ReportItem.year == year, ReportItem.kind == kind)
+    if org:
+        q = q.where(ReportItem.org == org)
+    return [p if p.tzinfo else p.replace(tzinfo=UTC) for p in session.exec(q).all() if p]
+
+
+def trends(session: Session, *, year: int, org: str | None, today: date | None = None) -> dict:
+    """For the leaders: this year by month against last year, by org, and last year as of the same date."""
+    today = today or datetime.now(SHANGHAI).date()
+    same_day = date(year - 1, today.month, min(today.day, 28 if today.month == 2 else today.day)) \
+        if year == today.year else date(year - 1, 12, 31)
+
+    def by_month(moments: list[datetime]) -> dict[str, int]:
+        months = dict.fromkeys([str(m) for m in range(1, 13)], 0)
+        for m in moments:
+            months[str(m.astimezone(SHANGHAI).month)] += 1
+        return months
+
+    def upto(moments: list[datetime]) -> int:
+        return sum(1 for m in moments if m.astimezone(SHANGHAI).date() <= same_day)
+
+    by_org = select(ReportItem.org, func.count()).where(ReportItem.year == year,
+                                                        ReportItem.kind == ItemKind.PROACTIVE)
+    apps = select(ReportApplication.received_on, ReportApplication.finished_on)
+    if org:
+        by_org, apps = by_org.where(ReportItem.org == org), apps.where(ReportApplication.org == org)
+    received = session.exec(apps).all()
+    last = {k: _published(session, year - 1, org, k) for k in (ItemKind.PROACTIVE, ItemKind.INTERPRETATION,
+                                                                ItemKind.RESPONSE)}
+    return {
+        "by_month": by_month(_published(session, year, org, ItemKind.PROACTIVE)),
+        "last_year_by_month": by_month(last[ItemKind.PROACTIVE]),
+        "by_org": dict(session.exec(by_org.group_by(ReportItem.org)).all()),
+        "last_year_same_date": {
+            "as_of": same_day.isoformat(), "proactive": upto(last[ItemKind.PROACTIVE]),
+            "interpretations": upto(last[ItemKind.INTERPRETATION]), "responses": upto(last[ItemKind.RESPONSE]),
+            "applications_new": sum(1 for r, _ in received if r.year == year - 1 and r <= same_day),
+            "applications_answered": sum(1 for _, f in received if f and f.year == year - 1 and f <= same_day)},
+    }
+
+
 def fees_collected(session: Session, *, year: int, org: str | None) -> dict[str, int]:
     """信息处理费 paid in the year."""
     q = select(func.count(), func.coalesce(func.sum(ReportApplication.fee_yuan), 0)).where(
@@ -274,11 +368,13 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v8"
-    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2, ReportClosed]
+    name = "reports.totals.v9"
+    tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2, ReportClosed,
+              ReportReview]
 
     def apply(self, session: Session, st: Stored) -> None:
         env = st.envelope
+        apply_review(session, st)
         if env.aggregate == "application":
             return apply_application(session, st)
         if env.aggregate == "proposal":
@@ -343,10 +439,12 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
         by_kind[kind] = by_kind.get(kind, 0) + n
         if kind == ItemKind.PROACTIVE and category:
             by_category[category] = by_category.get(category, 0) + n
+    extra = trends(session, year=year, org=org)
     return {
         "year": year,
         "org": org,
         "proactive": {"total": by_kind[ItemKind.PROACTIVE], "by_category": by_category,
+                      "by_month": extra.pop("by_month"),
                       "category_names": {c: categories.get(c, c) for c in by_category}},
         "interpretations": by_kind[ItemKind.INTERPRETATION],
         "responses": by_kind[ItemKind.RESPONSE],
@@ -360,6 +458,7 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
             "overdue": overdue_apps,
             "table3": table3,
         },
+        **extra,
         "cases": cases_table(session, year=year, org=org),
         "proposals": proposals_count(session, year=year, org=org),
         "fees": fees_collected(session, year=year, org=org),
