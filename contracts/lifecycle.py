@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from contracts.application_events import (
@@ -64,5 +64,8 @@ def review_open_after(event: Event, open_: bool) -> bool:
 
 
 def year_of(moment: datetime) -> int:
-    """The statistical year of a moment: its calendar year in Asia/Shanghai (a report covers 1 Jan – 31 Dec)."""
+    """The statistical year of a moment: its calendar year in Asia/Shanghai (a report covers 1 Jan – 31 Dec).
+    The log stores aware times; a naive one (read back from SQLite) is UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(SHANGHAI).year

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -23,6 +23,7 @@ from contracts.application_events import ApplicationRef
 from contracts.envelope import Actor, Envelope, Event
 from contracts.errors import Forbidden, NotFound
 from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind, ItemMetadata, ItemStatus, Validity
+from contracts.lifecycle import SHANGHAI
 from contracts.roles import Principal, Role
 from contracts.scan import scan
 from gongkai import projection, runtime
@@ -274,6 +275,12 @@ class ImportedItem(BaseModel):
     published_at: datetime
     index_no: str | None = None
     reviews: list[ImportedReview] = Field(default_factory=list)
+
+    @field_validator("published_at")
+    @classmethod
+    def _local_time(cls, v: datetime) -> datetime:
+        """An earlier system's date or time without a zone is Beijing time."""
+        return v.replace(tzinfo=SHANGHAI) if v.tzinfo is None else v
 
 
 class ImportBatch(BaseModel):
