@@ -188,3 +188,14 @@ def test_a_closed_year_keeps_its_figures_and_shows_later_changes_as_restatements
     md = api.http.get(api.reports(f"/reports/{year}"), headers=people.viewer,
                       params={"org": people.org, "format": "md"}).text
     assert "更正说明" in md and "proactive.total：原为1，现为2" in md
+
+
+def test_imported_dates_without_a_zone_are_beijing_time_and_do_not_stall_the_totals(api, stack):
+    org = People(stack, "naive-dates")
+    r = api.http.post(api.items("/import"), headers=org.token("zhang.bin", "office"), json={"items": [
+        {"source_ref": "n-1", "kind": "proactive", "category": "plans", "title": "年末信息", "author": "x",
+         "published_at": "2018-12-31T23:30:00"}]})  # 23:30 in Beijing is still 2018
+    assert r.status_code == 201
+    item = api.item(org.viewer, r.json()["created"][0])
+    t = api.totals_after(org.viewer, item["version"], year=2018, org="naive-dates")
+    assert t["position"] >= item["version"] and t["proactive"]["by_category"]["plans"] == 1
