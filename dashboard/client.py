@@ -25,21 +25,20 @@ class NotProvided(Exception):
     pass
 
 
-def _url(service: str, default_port: str) -> str:
+def _url(url: str | None, port: str) -> str:
     host = os.environ.get("GONGKAI_HOST", "127.0.0.1")
     if host in ("0.0.0.0", "::"):  # a bind address, not one to connect to
         host = "127.0.0.1"
-    port = os.environ.get(f"GONGKAI_{service}_PORT", default_port)
-    return (os.environ.get(f"GONGKAI_{service}_URL") or f"http://{host}:{port}").rstrip("/")
+    return (url or f"http://{host}:{port}").rstrip("/")
 
 
 def reports_url() -> str:
-    return _url("REPORTS", "8003")
+    return _url(os.environ.get("GONGKAI_REPORTS_URL"), os.environ.get("GONGKAI_REPORTS_PORT", "8003"))
 
 
 def items_url() -> str:
     """Where an item's or an application's full history lives (links only: the dashboard never calls it)."""
-    return _url("ITEMS", "8001")
+    return _url(os.environ.get("GONGKAI_ITEMS_URL"), os.environ.get("GONGKAI_ITEMS_PORT", "8001"))
 
 
 def history_url(aggregate: str, id_: str) -> str | None:
