@@ -44,6 +44,11 @@ def explain(token: str, year: int, org: str | None, key: str) -> dict:
     return client.fetch_explain(token, year, key, org)
 
 
+@st.cache_data(ttl=TTL, show_spinner=False)
+def history(token: str, aggregate: str, id_: str) -> dict:
+    return client.fetch_history(token, aggregate, id_)
+
+
 # --- who is looking -----------------------------------------------------------------------------------------------
 token = os.environ.get("GONGKAI_DASHBOARD_TOKEN") or st.session_state.get("token")
 if not token:
@@ -111,7 +116,7 @@ def live(year: int, org: str | None) -> None:
     today = datetime.now(SHANGHAI).date()  # a wall display runs past midnight
     sections.headline(t, buttons=not big)
     sections.compared_with(t)
-    sections.drill(t, lambda key: explain(token, year, org, key))
+    sections.drill(t, lambda key: explain(token, year, org, key), lambda agg, id_: history(token, agg, id_))
     st.subheader("主动公开信息（按类别）")
     sections.categories(t)
     sections.charts(t, today, big=big)

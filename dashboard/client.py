@@ -86,5 +86,9 @@ def fetch_report_status(token: str, year: int, org: str | None = None) -> dict:
     return _get(f"/reports/{year}/status", token, {"org": org})
 
 
+def fetch_history(token: str, aggregate: str, id_: str) -> dict:
+    return _get(f"/history/{aggregate}/{id_}", token, {})
+
+
 def fetch_explain(token: str, year: int, key: str, org: str | None = None) -> dict:
     return _get("/totals/explain", token, {"year": year, "org": org, "key": key})

@@ -128,7 +128,7 @@ def report(status: dict, today: date) -> None:
     st.dataframe(views.coloured_rules(views.rules_frame(rules)), hide_index=True, width="stretch")
 
 
-def drill(t: dict, explain: Callable[[str], dict]) -> None:
+def drill(t: dict, explain: Callable[[str], dict], history: Callable[[str, str], dict] | None = None) -> None:
     """A figure's ids with links to their history; `explain(key)` returns `GET /totals/explain`."""
     options = views.drill_options(t)
     if st.session_state.get(DRILL_KEY) not in (NO_DRILL, *options, None):
@@ -157,3 +157,14 @@ def drill(t: dict, explain: Callable[[str], dict]) -> None:
             st.markdown("\n".join(lines))
         if len(ids) > len(shown):
             st.caption(f"仅列出前 {len(shown)} 项")
+    if shown and aggregate in ("item", "application") and history is not None:
+        chosen = st.selectbox("查看完整历史", ["（选择编号）", *shown], key="history-id")
+        if chosen != "（选择编号）":
+            try:
+                events = history(aggregate, chosen)["events"]
+            except (NotProvided, ReportsUnavailable, PermissionError) as e:
+                st.info(f"无法读取历史：{e}")
+                return
+            st.dataframe([{"时间": e["occurred_at"], "事件": e["type"], "操作人": e["by"],
+                           "内容": ", ".join(f"{k}={v}" for k, v in e["details"].items() if v not in (None, [], ""))}
+                          for e in events], hide_index=True, width="stretch")

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 from contracts import subjects
 from contracts.application_events import CloseYear
 from contracts.chain import STAGE_LABEL_ZH
-from contracts.errors import Conflict, Forbidden, Invalid
+from contracts.errors import Conflict, Forbidden, Invalid, NotFound
 from contracts.items import ItemKind, ItemStatus
 from contracts.lifecycle import SHANGHAI
 from contracts.reviews import AnnualReportInput, AnnualReportResult, CommandReply
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         async with runtime.running(settings, "reports", totals_projection, temporal=True) as rt:
-            app.state.engine, app.state.temporal, app.state.nc = rt.engine, rt.temporal, rt.log.nc
+            app.state.engine, app.state.temporal, app.state.nc, app.state.log = rt.engine, rt.temporal, rt.log.nc, rt.log
             yield
 
     app = FastAPI(title="gongkai reports", version="1", lifespan=lifespan,
@@ -154,6 +154,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"year": year, "org": org, "state": state, "item_id": item.id if item else None,
                 "closed": got["closed"], "publish_by": date(year + 1, month, day),
                 "rules": [r.model_dump() for r in rules.check(got["data"], got["previous"])]}
+
+    @app.get("/history/{aggregate}/{agg_id}")
+    async def history(aggregate: Literal["item", "application"], agg_id: str, request: Request,
+                      who: Caller) -> dict:
+        """The recorded history behind a number (drill-down), without personal data: who did what, when."""
+        try:
+            events = await request.app.state.log.load(subjects.event_subject(aggregate, agg_id))
+        except ValueError:
+            events = []
+        if not events:
+            raise NotFound("记录不存在", f"no {aggregate} {agg_id}", code="not_found")
+        if events[0].envelope.org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
+            raise Forbidden("不能查看其他单位的记录", "this record belongs to another org", code="other_org")
+        return {"aggregate": aggregate, "id": agg_id, "org": events[0].envelope.org, "events": [
+            {"seq": st.seq, "type": st.envelope.type, "occurred_at": st.envelope.occurred_at,
+             "by": st.envelope.actor.user, "via": st.envelope.actor.via,
+             "details": {k: v for k, v in st.envelope.payload.items() if k not in PRIVATE}}
+            for st in events]}
 
     @app.get("/totals/explain")
     async def explain_total(request: Request, who: Caller, key: str,
@@ -258,6 +276,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(content, media_type=media, headers=headers)
 
     return app
+
+
+#: payload fields the history view leaves out: the applicant's data, and texts too long for a table
+PRIVATE = frozenset({"applicant", "content", "body", "figures", "findings", "reviews"})
 
 
 def _org_for(who, org: str | None) -> str | None:

@@ -115,6 +115,12 @@ def test_drill_down_lists_the_id_of_a_published_item_with_a_link_to_its_history(
     run(page)
     assert item["id"] in texts(page)
 
+    page.selectbox(key="history-id").set_value(item["id"])  # the history, read from the reports service
+    run(page)
+    events = next(df.value for df in page.dataframe if "事件" in df.value.columns)
+    assert list(events["事件"]) == ["item.drafted", "item.submitted", "review.decided", "review.decided",
+                                  "item.published"]
+
 
 def test_when_the_reports_service_is_down_the_page_says_so(monkeypatch, page):
     monkeypatch.setenv("GONGKAI_REPORTS_URL", f"http://127.0.0.1:{free_port()}")

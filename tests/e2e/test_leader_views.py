@@ -52,3 +52,17 @@ def test_totals_carry_the_months_the_orgs_and_last_year_at_the_same_date(api, pe
     assert t["proactive"]["by_month"][month] == 1 and sum(t["proactive"]["by_month"].values()) == 1
     assert t["by_org"] == {people.org: 1}
     assert t["last_year_same_date"]["proactive"] == 0 and len(t["last_year_by_month"]) == 12
+
+
+def test_the_history_behind_a_number_is_readable_without_personal_data(api, people):
+    from tests.e2e.test_review_chain import published
+
+    item = published(api, people)
+    h = api.http.get(api.reports(f"/history/item/{item['id']}"), headers=people.viewer).json()
+    assert [e["type"] for e in h["events"]][-1] == "item.published" and h["events"][0]["by"] == "zhang.wei"
+    app = register(api, people)
+    h = api.http.get(api.reports(f"/history/application/{app['id']}"), headers=people.viewer).json()
+    assert h["events"][0]["type"] == "application.received" and "applicant" not in h["events"][0]["details"]
+    stranger = people.stack.token("v", "other-org", "author")
+    r = api.http.get(api.reports(f"/history/item/{item['id']}"), headers={"Authorization": f"Bearer {stranger}"})
+    assert r.status_code == 403
