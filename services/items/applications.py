@@ -39,6 +39,7 @@ from contracts.roles import Principal, Role
 from contracts.subjects import review_workflow_id
 from gongkai import appclock
 from gongkai.eventlog import Stored
+from services.items.reviewing import recorded_decision
 
 #: the outcomes the system records itself when the applicant's window runs out
 AUTOMATIC = {Outcome.OTHER_NO_CORRECTION: "correction", Outcome.OTHER_FEE_UNPAID: "payment"}
@@ -217,14 +218,8 @@ class Application:
                         roles: list[str], comment: str | None, workflow_id: str,
                         details: DecisionDetails | None = None) -> Event:
         """The second guard, as for items: only the chain's next valid step is recorded."""
-        if not self.review_open or submission != self.submission:
-            raise Conflict("该答复已不在审查中", "this answer is no longer in review", code="review_finished")
-        details = details or DecisionDetails()
-        chain.check(self.review, Decision.of(stage, outcome, user, roles, on_behalf_of=details.on_behalf_of,
-                                             acknowledged=details.acknowledged))
-        return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
-                                roles=list(roles), comment=comment, workflow_id=workflow_id,
-                                purpose="publish", **details.model_dump())
+        return recorded_decision(self, submission=submission, stage=stage, outcome=outcome, user=user, roles=roles,
+                                 comment=comment, workflow_id=workflow_id, details=details)
 
     def send(self, *, submission: int, today: date) -> Event:
         """先审查后答复: the answer goes out only after a complete approved chain."""

@@ -36,6 +36,7 @@ from contracts.roles import Principal, Role
 from contracts.scan import Finding
 from contracts.subjects import review_workflow_id
 from gongkai.eventlog import Stored
+from services.items.reviewing import recorded_decision
 
 WRITERS = frozenset({Role.AUTHOR, Role.OFFICE})
 REVISABLE_FIELDS = frozenset({"category", "title", "body", "formed_on", "channels", "interprets", "metadata"})
@@ -202,14 +203,9 @@ class Item:
     def record_decision(self, *, submission: int, stage: Stage, outcome: Outcome, user: str, roles: list[str],
                         comment: str | None, workflow_id: str, details: DecisionDetails | None = None) -> Event:
         """The second guard: a decision is recorded only if it is the chain's next valid step."""
-        if not self.review_open or submission != self.submission:
-            raise Conflict("该次提交已不在审查中", "this submission is no longer in review", code="review_finished")
-        details = details or DecisionDetails()
-        chain.check(self.review, Decision.of(stage, outcome, user, roles, on_behalf_of=details.on_behalf_of,
-                                             acknowledged=details.acknowledged))
-        return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
-                                roles=list(roles), comment=comment, workflow_id=workflow_id,
-                                purpose=self.change.change if self.change else "publish", **details.model_dump())
+        return recorded_decision(self, submission=submission, stage=stage, outcome=outcome, user=user, roles=roles,
+                                 comment=comment, workflow_id=workflow_id, details=details,
+                                 purpose=self.change.change if self.change else "publish")
 
     def _approved(self) -> None:
         if not chain.is_complete_approval(self.author, self.decisions, {f.id: f.blocking for f in self.findings}):

@@ -16,6 +16,7 @@ from contracts.reviews import DecisionDetails, DecisionRecorded, Reminder, Revie
 from contracts.roles import Principal, Role
 from contracts.subjects import review_workflow_id
 from gongkai.eventlog import Stored
+from services.items.reviewing import recorded_decision
 
 
 @dataclass
@@ -81,13 +82,9 @@ class Section2Record:
     def record_decision(self, *, submission: int, stage: Stage, outcome: DecisionOutcome, user: str,
                         roles: list[str], comment: str | None, workflow_id: str,
                         details: DecisionDetails | None = None) -> Event:
-        if not self.review_open or submission != self.submission:
-            raise Conflict("该填报已不在审查中", "these figures are no longer in review", code="review_finished")
-        details = details or DecisionDetails()
-        chain.check(self.review, Decision.of(stage, outcome, user, roles, on_behalf_of=details.on_behalf_of,
-                                             acknowledged=details.acknowledged))
-        return DecisionRecorded(submission=submission, stage=stage, outcome=outcome, decided_by=user,
-                                roles=list(roles), comment=comment, workflow_id=workflow_id, **details.model_dump())
+        """The second guard, as for items: only the chain's next valid step is recorded."""
+        return recorded_decision(self, submission=submission, stage=stage, outcome=outcome, user=user, roles=roles,
+                                 comment=comment, workflow_id=workflow_id, details=details)
 
     def approve(self, submission: int) -> Event:
         if not self.review_open or submission != self.submission:
