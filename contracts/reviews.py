@@ -183,9 +183,6 @@ class PublishItem(BaseModel):
     workflow_id: str
 
 
-class SubmissionQuery(BaseModel):
-    aggregate_id: str
-
 
 class CommandReply(BaseModel):
     ok: bool

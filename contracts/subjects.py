@@ -9,7 +9,6 @@ STREAM_SUBJECTS = [f"{EVENTS}.>"]
 #: commands the items service answers (request/reply on core NATS, never stored in the stream)
 CMD_RECORD_DECISION = "gongkai.commands.items.record_decision"
 CMD_PUBLISH = "gongkai.commands.items.publish"
-CMD_SUBMISSION = "gongkai.commands.items.submission"
 CMD_REMIND = "gongkai.commands.items.remind"
 CMD_FILE_REPORT = "gongkai.commands.items.file_report"
 CMD_CLOSE_YEAR = "gongkai.commands.items.close_year"

@@ -164,7 +164,7 @@ async def answer(application_id: str, body: Answer, request: Request, who: Calle
     """The answer goes to the review chain and is sent only when approved."""
     s = svc(request)
     app = await s.load_any("application", application_id)
-    event = app.submit_answer(who, outcome=body.outcome, reason=body.reason, body=body.body, today=today())
+    event = app.submit_answer(who, outcome=body.outcome, reason=body.reason, body=body.body)
     await s.append(app, event, _actor(who))
     await s.start_review(app)
     return view(app, who)

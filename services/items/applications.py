@@ -198,8 +198,7 @@ class Application:
             raise Invalid("收费方式和计费依据不符", str(e), code="fee_invalid") from None
         return FeeNotified(on=on, method=method, amount_yuan=amount, nth_in_month=nth_in_month, pages=pages)
 
-    def submit_answer(self, by: Principal, *, outcome: Outcome, reason: str | None, body: str,
-                      today: date) -> AnswerSubmitted:
+    def submit_answer(self, by: Principal, *, outcome: Outcome, reason: str | None, body: str) -> AnswerSubmitted:
         self.check_office(by)
         self._open()
         if self.review_open:

@@ -19,7 +19,7 @@ from contracts.envelope import Actor, Envelope
 from contracts.errors import ERRORS_BY_NAME, Conflict, DomainError
 from contracts.items import EDITABLE, ItemContent, ItemKind
 from contracts.lifecycle import SHANGHAI
-from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder, SubmissionQuery
+from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder
 from contracts.roles import Principal, Role
 from contracts.scan import scan
 from gongkai.config import Settings
@@ -145,14 +145,6 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
         seq = await svc.log.append(subject, env, events[-1].seq if events else 0)
         return CommandReply(ok=True, seq=seq, status="closed")
 
-    @broker.subscriber(subjects.CMD_SUBMISSION, queue="items", title="submission",
-                       description="The item's current status and submission number")
-    async def submission(q: SubmissionQuery) -> CommandReply:
-        try:
-            item = await svc.load(q.aggregate_id)
-            return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
-        except DomainError as e:
-            return _refusal(e)
 
 
 REPORTER = "annual-report"  # the workflow files the report; it never decides on it

@@ -92,8 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if org:
                     q, a = q.where(ReportReview.org == org), a.where(ReportApplication.org == org)
                 reviews, apps = s.exec(q).all(), s.exec(a).all()
+                subjects_ = dict(s.exec(select(ReportReview.id, ReportReview.title)
+                                        .where(ReportReview.id.in_([ap.id for ap in apps]))).all())  # type: ignore
                 row = s.get(projection.ProjectionPosition, totals_projection.name)
-                return {"reviews": reviews, "apps": apps, "position": row.position if row else 0}
+                return {"reviews": reviews, "apps": apps, "subjects": subjects_, "position": row.position if row else 0}
 
         got = await asyncio.to_thread(read)
         tasks = []
@@ -110,12 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for ap in sorted(got["apps"], key=lambda x: (x.due_on is None, x.due_on or today)):
             left = workdays_left(today, ap.due_on)
             light = "grey" if left is None else "red" if left < 0 else "amber" if left <= 3 else "green"
-            lights.append({"id": ap.id, "org": ap.org, "subject": None, "received_on": ap.received_on,
+            lights.append({"id": ap.id, "org": ap.org, "subject": got["subjects"].get(ap.id), "received_on": ap.received_on,
                            "due_on": ap.due_on, "working_days_left": left, "status": "in_review" if ap.review_open
                            else "open", "light": light})
-        titles = {r.id: r.title for r in got["reviews"]}
-        for light in lights:
-            light["subject"] = titles.get(light["id"])
         return {"org": org, "tasks": tasks, "applications": lights, "position": got["position"]}
 
     @app.get("/reports/{year}/status")

@@ -21,6 +21,7 @@ def test_the_pipeline_lists_waiting_reviews_with_deadlines_and_applications_as_l
     assert task["stage"] == "initial" and task["stage_name"] == "初审" and task["due_on"] and not task["overdue"]
     light = next(a for a in p["applications"] if a["id"] == app["id"])
     assert light["light"] in ("green", "amber", "grey") and light["due_on"] == app["due_on"]
+    assert light["subject"] == "2025年公务用车购置数量"  # open, not yet answered: the subject is still shown
     other = api.http.get(api.reports("/pipeline"), headers=people.author, params={"org": "someone-else"})
     assert other.status_code == 403
 
