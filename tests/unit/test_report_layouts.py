@@ -379,3 +379,10 @@ def test_the_pdf_has_the_reports_pages_and_its_chinese_text():
     assert pdf.startswith(b"%PDF") and b"STSong-Light" in pdf and pdf.count(b"/Type /Page") >= 2
     seed = render(data_2018(), "2018", "pdf")
     assert seed.startswith(b"%PDF") and len(seed) > 3000
+
+
+def test_every_narrative_section_a_layout_prints_can_be_written_through_the_api():
+    from contracts.report_texts import NARRATIVE_SECTIONS
+    from services.reports.layouts import layout_2018, layout_2021
+
+    assert set(layout_2018.NARRATIVE_KEYS) | set(layout_2021.NARRATIVE_KEYS) == set(NARRATIVE_SECTIONS)
