@@ -32,6 +32,8 @@ class Settings:
     temporal_address_env: str | None = field(default_factory=lambda: _env("TEMPORAL_ADDRESS"))
     database_url_env: str | None = field(default_factory=lambda: _env("DATABASE_URL"))
     temporal_namespace: str = field(default_factory=lambda: _env("TEMPORAL_NAMESPACE", "default"))
+    # copies of the event stream kept by a JetStream cluster (3 in compose.yaml; 1 on one machine)
+    stream_replicas: int = field(default_factory=lambda: int(_env("STREAM_REPLICAS", "1")))
     reports_url_env: str | None = field(default_factory=lambda: _env("REPORTS_URL"))
     jwt_key_env: str | None = field(default_factory=lambda: _env("JWT_KEY"))
     config_file_env: str | None = field(default_factory=lambda: _env("CONFIG_FILE"))

@@ -69,11 +69,13 @@ class EventLog:
     async def close(self) -> None:
         await self.nc.drain()
 
-    async def ensure_stream(self) -> None:
+    async def ensure_stream(self, replicas: int = 1) -> None:
+        """Create the stream, or check the one there. `replicas` is how many cluster nodes keep a copy; it
+        is raised on an existing stream (JetStream moves the data), never lowered by a service starting."""
         config = api.StreamConfig(
             name=self.stream, subjects=subjects.STREAM_SUBJECTS, storage=api.StorageType.FILE,
             retention=api.RetentionPolicy.LIMITS, deny_delete=True, deny_purge=True,
-            duplicate_window=120.0, allow_direct=True, num_replicas=1, allow_atomic=True,
+            duplicate_window=120.0, allow_direct=True, num_replicas=replicas, allow_atomic=True,
         )
         try:
             info = await self.js.stream_info(self.stream)
@@ -82,8 +84,12 @@ class EventLog:
             return
         if not (info.config.deny_delete and info.config.deny_purge):
             raise RuntimeError(f"stream {self.stream} exists but allows delete or purge; refusing to use it")
+        changed = False
         if not info.config.allow_atomic:  # a log created by an earlier version: enable atomic batches
-            info.config.allow_atomic = True
+            info.config.allow_atomic, changed = True, True
+        if (info.config.num_replicas or 1) < replicas:
+            info.config.num_replicas, changed = replicas, True
+        if changed:
             await self.js.update_stream(info.config)
 
     async def append(self, subject: str, envelope: Envelope, expected_seq: int, *, attempts: int = 3) -> int:

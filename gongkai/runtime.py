@@ -35,7 +35,7 @@ async def connect_temporal(settings: Settings) -> Client:
 async def running(settings: Settings, service: str, *projs: projection.Projection,
                   temporal: bool = False) -> AsyncIterator[Runtime]:
     log = await EventLog.connect(settings.nats_url, name=f"gongkai-{service}")
-    await log.ensure_stream()
+    await log.ensure_stream(settings.stream_replicas)
     engine = make_engine(settings.database_url(service))
     for proj in projs:
         projection.setup(engine, proj)
