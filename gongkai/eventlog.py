@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 
 import nats
 import orjson
@@ -24,6 +24,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from contracts import subjects
 from contracts.envelope import Envelope
 from contracts.errors import Conflict
+from gongkai import observability
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +39,21 @@ class ConcurrencyConflict(Conflict):
 
 @dataclass(frozen=True)
 class Stored:
-    """An event as stored: its stream sequence and its envelope."""
+    """An event as stored: its stream sequence and its envelope; when read from the log also its message
+    headers (`traceparent` carries the trace of the request that stored it) and, from a consumer, how many
+    events were still pending behind it (`observability.batch_head`)."""
 
     seq: int
     envelope: Envelope
+    headers: Mapping[str, str] | None = field(default=None, compare=False)
+    pending: int | None = field(default=None, compare=False)
+
+
+def stored(msg) -> Stored:
+    """A message delivered by a JetStream consumer (push or pull) as a `Stored`, with its headers."""
+    meta = msg.metadata
+    return Stored(meta.sequence.stream, decode(msg.data), headers=dict(msg.headers) if msg.headers else None,
+                  pending=meta.num_pending)
 
 
 def encode(env: Envelope) -> bytes:
@@ -99,11 +111,17 @@ class EventLog:
         rather than a duplicate ack (server 2.15), so on that error we look at the subject's last message
         and treat it as ours when its message id is our event id.
         """
-        headers = {
+        with observability.producer_span(f"append {envelope.type}", **{"gongkai.event_type": envelope.type}):
+            seq = await self._append(subject, envelope, expected_seq, attempts)
+        observability.event_appended(envelope.type)
+        return seq
+
+    async def _append(self, subject: str, envelope: Envelope, expected_seq: int, attempts: int) -> int:
+        headers = observability.inject({
             api.Header.MSG_ID: envelope.event_id,
             api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected_seq),
             "Gongkai-Type": envelope.type,
-        }
+        })
         data = encode(envelope)
         for attempt in range(attempts):
             try:
@@ -126,11 +144,20 @@ class EventLog:
     async def append_atomic(self, entries: list[tuple[str, Envelope, int]]) -> list[int]:
         """Store several events on several subjects all or none, each under its own expected sequence
         (a JetStream atomic batch): e.g. the next 索引号 of an org's year and the item it is given to."""
+        types = ", ".join(env.type for _, env, _ in entries)
+        with observability.producer_span(f"append {types}", **{"gongkai.event_type": types}):
+            seqs = await self._append_atomic(entries)
+        for _, env, _ in entries:
+            observability.event_appended(env.type)
+        return seqs
+
+    async def _append_atomic(self, entries: list[tuple[str, Envelope, int]]) -> list[int]:
         batch_id = str(uuid.uuid4())
         last = len(entries)
         for i, (subject, env, expected) in enumerate(entries, 1):
-            headers = {api.Header.MSG_ID: env.event_id, api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected),
-                       "Gongkai-Type": env.type, api.Header.BATCH_ID: batch_id, api.Header.BATCH_SEQUENCE: str(i)}
+            headers = observability.inject({
+                api.Header.MSG_ID: env.event_id, api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected),
+                "Gongkai-Type": env.type, api.Header.BATCH_ID: batch_id, api.Header.BATCH_SEQUENCE: str(i)})
             if i < last:
                 await self.nc.publish(subject, encode(env), headers=headers)
                 continue
@@ -157,7 +184,7 @@ class EventLog:
             msg = await self.js.get_last_msg(self.stream, subject)
         except NotFoundError:
             return None
-        return Stored(msg.seq, decode(msg.data))
+        return Stored(msg.seq, decode(msg.data), headers=dict(msg.headers) if msg.headers else None)
 
     async def _ours(self, subject: str, event_id: str) -> int | None:
         try:
@@ -181,7 +208,7 @@ class EventLog:
         seq = 1
         while last and seq <= last:
             msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
-            out.append(Stored(msg.seq, decode(msg.data)))
+            out.append(Stored(msg.seq, decode(msg.data), headers=dict(msg.headers) if msg.headers else None))
             seq = msg.seq + 1
         return out
 
@@ -217,7 +244,7 @@ class EventLog:
                 msgs = [first]
                 while len(msgs) < batch_size and not queue.empty():
                     msgs.append(queue.get_nowait())
-                await handle([Stored(m.metadata.sequence.stream, decode(m.data)) for m in msgs])
+                await handle([stored(m) for m in msgs])
         finally:
             with contextlib.suppress(NatsError):  # the connection may already be closed at shutdown
                 await sub.unsubscribe()

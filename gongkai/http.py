@@ -1,4 +1,5 @@
-"""What every HTTP service shares: JSON errors in Chinese and English, the bearer-token dependency, /health."""
+"""What every HTTP service shares: JSON errors in Chinese and English, the bearer-token dependency, /health,
+and observability (correlation id, request span and metrics, `GET /metrics`: `gongkai/observability.py`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from contracts.errors import DomainError
 from contracts.roles import Principal
+from gongkai import observability
 from gongkai.auth import Verifier
 from gongkai.config import Settings
 
@@ -19,6 +21,7 @@ from gongkai.config import Settings
 def install(app: FastAPI, settings: Settings) -> None:
     app.state.settings = settings
     app.state.verifier = Verifier(settings)
+    observability.install_http(app)
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, e: DomainError) -> JSONResponse:

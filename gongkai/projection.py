@@ -1,25 +1,49 @@
-"""Projections: fold the event log into SQL tables, in batches, exactly once.
+"""Projections: fold the event log into SQL tables, in batches, exactly once, from any number of replicas.
 
 A projection's position (the last stream sequence it applied) is written in the same transaction as its
-rows, with a compare-and-set on the previous position. So a batch delivered twice changes nothing, a crash
-between commit and the next batch resumes where the database says, and a rebuild (`gongkai replay`) that
-resets the position makes a running projector notice, drop its subscription and start again from there.
+rows, after locking the position row. So a batch delivered twice changes nothing, a crash between commit and
+ack resumes where the database says, and two replicas of a service never apply one event twice.
+
+Replicas share one durable pull consumer per projection and database. It lets one batch at a time be
+outstanding (`max_ack_pending` = batch size), so events are applied in order whichever replica holds the
+batch; a replica that dies holding one leaves it to be redelivered to another after `ack_wait`. The database
+is the authority on the position: when the consumer is ahead of it (a `gongkai replay` reset the tables, or a
+fresh database meets an old consumer), the consumer is re-created from the database's position.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 
-from sqlalchemy import delete, update
+import orjson
+from nats.errors import Error as NatsError
+from nats.js import api
+from nats.js.errors import NotFoundError
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel
 
+from contracts import subjects
+from gongkai import observability
 from gongkai.db import create_tables
 from gongkai.eventlog import EventLog, Stored
+from gongkai.eventlog import stored as _stored
 
 log = logging.getLogger(__name__)
+
+#: how long a replica may hold a batch before it is redelivered to another; a batch takes well under a second
+ACK_WAIT_S = 10.0
+#: how long one pull request waits for new events before it is renewed
+PULL_EXPIRES_S = 5.0
+#: how long a replica waits before asking again while another one holds the pull request
+STANDBY_S = 0.5
+#: a consumer no replica has pulled from for this long is removed by the server (the database keeps the position)
+INACTIVE_S = 24 * 3600.0
 
 
 class ProjectionPosition(SQLModel, table=True):
@@ -39,7 +63,15 @@ class Projection(ABC):
 
 
 class PositionMoved(Exception):
-    """Someone else (a rebuild, another replica) moved the position: resubscribe from the database's."""
+    """Someone else (a rebuild, another replica) moved the position while this batch was applied."""
+
+
+class Gap(Exception):
+    """The batch starts after the event the database expects next: the feed must restart from `position`."""
+
+    def __init__(self, position: int, first: int):
+        super().__init__(f"database is at {position}, batch starts at {first}")
+        self.position = position
 
 
 def setup(engine: Engine, projection: Projection) -> None:
@@ -52,32 +84,44 @@ def position(engine: Engine, projection: Projection) -> int:
         return row.position if row else 0
 
 
-def apply_batch(engine: Engine, projection: Projection, batch: list[Stored], expected: int) -> int:
-    """Apply the events after `expected` and move the position, atomically; returns the new position."""
-    fresh = [st for st in batch if st.seq > expected]
-    if not fresh:
-        return expected
-    new = fresh[-1].seq
+def apply_batch(engine: Engine, projection: Projection, batch: list[Stored], *, gap_ok: bool = False) -> int:
+    """Apply the batch's events the database has not seen, up to the first missing one, and move the
+    position, atomically. Returns the new position (events after it are left for a later batch).
+
+    The position row is locked first (PostgreSQL; SQLite has one writer anyway), so a replica applying the
+    same events at the same moment waits, then finds them applied. Raises `Gap` when the first unseen event
+    is not the next one, unless `gap_ok` (the stream itself skips those sequences).
+    """
     with Session(engine) as s:
-        row = s.get(ProjectionPosition, projection.name)
+        row = s.execute(select(ProjectionPosition).where(ProjectionPosition.name == projection.name)  # type: ignore
+                        .with_for_update()).scalars().first()
+        current = row.position if row else 0
+        fresh = sorted({st.seq: st for st in batch if st.seq > current}.values(), key=lambda st: st.seq)
+        if not fresh:
+            return current
+        if fresh[0].seq != current + 1 and not gap_ok:
+            raise Gap(current, fresh[0].seq)
+        run = [fresh[0]]  # events held by another replica may be missing from the middle of a batch
+        for st in fresh[1:]:
+            if st.seq != run[-1].seq + 1:
+                break
+            run.append(st)
         if row is None:
             s.add(ProjectionPosition(name=projection.name, position=0))
             s.flush()
-            row_pos = 0
-        else:
-            row_pos = row.position
-        if row_pos != expected:
-            raise PositionMoved(f"{projection.name}: expected {expected}, database has {row_pos}")
-        for st in fresh:
-            projection.apply(s, st)
-        moved = s.exec(update(ProjectionPosition)  # type: ignore[call-overload]
-                       .where(ProjectionPosition.name == projection.name, ProjectionPosition.position == expected)
-                       .values(position=new))
-        if moved.rowcount != 1:
-            s.rollback()
-            raise PositionMoved(f"{projection.name}: position changed during the batch")
-        s.commit()
-    return new
+        with observability.projection_span(projection.name, run):
+            for st in run:
+                projection.apply(s, st)
+            moved = s.exec(update(ProjectionPosition)  # type: ignore[call-overload]
+                           .where(ProjectionPosition.name == projection.name, ProjectionPosition.position == current)
+                           .values(position=run[-1].seq))
+            if moved.rowcount != 1:
+                s.rollback()
+                raise PositionMoved(f"{projection.name}: position changed during the batch")
+            s.commit()
+    observability.projection_applied(projection.name, len(run), run[-1].seq, observability.batch_head(batch),
+                                     run[0].envelope.occurred_at)
+    return run[-1].seq
 
 
 def reset(engine: Engine, projection: Projection) -> None:
@@ -89,34 +133,189 @@ def reset(engine: Engine, projection: Projection) -> None:
         s.commit()
 
 
-def _applier(engine: Engine, projection: Projection, start: int, progress=None):
-    """A batch handler that applies each batch after the position it last reached."""
-    current = start
+def consumer_name(projection: Projection, engine: Engine) -> str:
+    """One durable consumer per projection and database: replicas of a service share it, while another
+    deployment (or a test) folding the same log into another database gets its own."""
+    db = hashlib.sha256(engine.url.render_as_string(hide_password=True).encode()).hexdigest()[:10]
+    return f"proj_{projection.name.replace('.', '_')}_{db}"
 
-    async def handle(batch: list[Stored]) -> None:
-        nonlocal current
-        current = await asyncio.to_thread(apply_batch, engine, projection, batch, current)
-        if progress:
-            progress(current)
 
-    return handle
+class SharedFeed:
+    """A durable pull consumer driven by hand: one pull request at a time, each batch acked after commit.
+
+    nats-py's `fetch` waits out its whole timeout once a first message arrived, which would add that timeout
+    to every event's latency on a quiet log; here a batch is whatever has arrived, handed on at once.
+    """
+
+    def __init__(self, eventlog: EventLog, durable: str, batch_size: int):
+        self.log, self.durable, self.batch_size = eventlog, durable, batch_size
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.sub = None
+        self.outstanding = 0  # events the current pull request may still deliver
+
+    async def open(self, start_seq: int) -> None:
+        try:
+            await self.log.js.consumer_info(self.log.stream, self.durable)
+        except NotFoundError:
+            await self._create(start_seq)
+        inbox = self.log.nc.new_inbox()
+        self.sub = await self.log.nc.subscribe(inbox, cb=self.queue.put, pending_msgs_limit=self.batch_size * 4)
+        self.inbox = inbox
+
+    async def _create(self, start_seq: int) -> None:
+        policy = dict(deliver_policy=api.DeliverPolicy.ALL) if start_seq <= 1 else dict(
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq)
+        # one pull request at a time across all replicas (max_waiting), so batches rarely interleave
+        config = api.ConsumerConfig(durable_name=self.durable, ack_policy=api.AckPolicy.ALL, max_waiting=1,
+                                    max_ack_pending=self.batch_size, ack_wait=ACK_WAIT_S,
+                                    filter_subject=f"{subjects.EVENTS}.>", inactive_threshold=INACTIVE_S,
+                                    **policy)
+        with contextlib.suppress(NatsError):  # another replica created it a moment ago: share theirs
+            await self.log.js.add_consumer(self.log.stream, config)
+
+    async def restart_at(self, start_seq: int) -> None:
+        """Re-create the consumer so that it delivers from `start_seq` (the database's next event)."""
+        with contextlib.suppress(NotFoundError):
+            await self.log.js.delete_consumer(self.log.stream, self.durable)
+        await self._create(start_seq)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.outstanding = 0
+
+    async def _pull(self) -> None:
+        request = {"batch": self.batch_size, "expires": int(PULL_EXPIRES_S * 1e9)}
+        await self.log.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{self.log.stream}.{self.durable}",
+                                  orjson.dumps(request), reply=self.inbox)
+        self.outstanding = self.batch_size
+
+    async def next_batch(self) -> list | None:
+        """The events that have arrived (at least one), or None when a pull ended without any."""
+        if self.outstanding == 0:
+            await self._pull()
+        elif self.outstanding < 0:  # another replica is pulling: stand by for a moment, then ask again
+            await asyncio.sleep(STANDBY_S)
+            self.outstanding = 0
+            return None
+        try:
+            first = await asyncio.wait_for(self.queue.get(), timeout=PULL_EXPIRES_S + 2)
+        except TimeoutError:  # the request was lost (a reconnect, a new consumer leader): ask again
+            self.outstanding = 0
+            return None
+        msgs, ended, refused = [], False, False
+        for msg in [first, *self._drain()]:
+            status = msg.headers.get("Status") if msg.headers else None
+            if status == "409" and "MaxWaiting" in msg.headers.get("Description", ""):
+                refused = True
+            elif status and status != "100":  # 404/408: the request ended; 409: the consumer changed
+                ended = True
+            if not status:
+                msgs.append(msg)
+        self.outstanding = -1 if refused else 0 if ended else max(self.outstanding - len(msgs), 0)
+        return msgs or None
+
+    def _drain(self) -> list:
+        out = []
+        while not self.queue.empty() and len(out) < self.batch_size:
+            out.append(self.queue.get_nowait())
+        return out
+
+    async def close(self) -> None:
+        """Stop pulling, and hand back at once what arrived but was not applied (rather than after the ack
+        wait), so another replica takes it over without delay."""
+        if self.sub is not None:
+            with contextlib.suppress(NatsError):
+                await self.sub.unsubscribe()
+                for msg in self._drain():
+                    if not (msg.headers and msg.headers.get("Status")):
+                        await msg.nak()
 
 
 async def run(eventlog: EventLog, engine: Engine, projection: Projection, stop: asyncio.Event,
               *, batch_size: int = 500) -> None:
-    """Keep the projection up to date with the log until `stop` is set."""
+    """Keep the projection up to date with the log until `stop` is set (one of any number of replicas)."""
     setup(engine, projection)
+    feed = SharedFeed(eventlog, consumer_name(projection, engine), batch_size)
     while not stop.is_set():
-        pos = await asyncio.to_thread(position, engine, projection)
         try:
-            await eventlog.follow(pos + 1, _applier(engine, projection, pos), batch_size=batch_size, stop=stop)
-        except PositionMoved as e:
-            log.info("projection %s restarts: %s", projection.name, e)
+            if feed.sub is None:
+                await feed.open(await asyncio.to_thread(position, engine, projection) + 1)
+            msgs = await _until(stop, feed.next_batch())
+            if not msgs:
+                continue
+            batch = [_stored(m) for m in msgs]
+            try:
+                reached = await asyncio.to_thread(apply_batch, engine, projection, batch)
+            except Gap as gap:
+                await _mend(feed, engine, projection, batch, msgs, gap)
+                continue
+            await _settle(msgs, reached)
+        except (PositionMoved, OperationalError, IntegrityError) as e:  # a racing replica: its commit won
+            log.info("projection %s retries a batch: %s", projection.name, e)
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            raise
         except Exception:
             if stop.is_set():
-                return
+                break
             log.exception("projection %s failed; retrying in 1 s", projection.name)
+            await feed.close()
+            feed = SharedFeed(eventlog, feed.durable, batch_size)
             await asyncio.sleep(1)
+    await feed.close()
+
+
+async def _mend(feed: SharedFeed, engine: Engine, projection: Projection, batch: list[Stored], msgs: list,
+                gap: Gap) -> None:
+    """A batch that starts after the database's next event. Either another replica still holds the events
+    in between (hand this batch back for a moment), or the consumer acknowledged events the database lacks
+    (its tables were reset or replaced: feed again from the database's position)."""
+    info = await feed.log.js.consumer_info(feed.log.stream, feed.durable)
+    # read after the ack floor: a replica commits before it acks, so a healthy database is never behind it
+    current = await asyncio.to_thread(position, engine, projection)
+    if info.ack_floor and (info.ack_floor.stream_seq or 0) > current:
+        log.info("projection %s: %s; feeding again from %d", projection.name, gap, current + 1)
+        await feed.restart_at(current + 1)
+        return
+    try:
+        await feed.log.js.get_msg(feed.log.stream, gap.position + 1)
+    except NotFoundError:  # the stream itself has no such event: nothing is missing
+        await _settle(msgs, await asyncio.to_thread(apply_batch, engine, projection, batch, gap_ok=True))
+        return
+    await _settle(msgs, gap.position)
+
+
+async def _settle(msgs: list, reached: int) -> None:
+    """Acknowledge what the database now holds (AckAll: one ack covers every earlier event) and hand back
+    the rest, to be delivered again once the events before them are in."""
+    held = [m for m in msgs if m.metadata.sequence.stream <= reached]
+    if held:
+        await max(held, key=lambda m: m.metadata.sequence.stream).ack()
+    for msg in msgs:
+        if msg.metadata.sequence.stream > reached:
+            await msg.nak(delay=0.1)
+
+
+async def _until(stop: asyncio.Event, work):
+    """`work`'s result, or None if `stop` is set first."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        stopper.cancel()
+        return task.result()
+    task.cancel()
+    return None
+
+
+def _applier(engine: Engine, projection: Projection, progress=None):
+    """A batch handler for a rebuild: applies each batch, reporting the position reached."""
+
+    async def handle(batch: list[Stored]) -> None:
+        reached = await asyncio.to_thread(apply_batch, engine, projection, batch)
+        if progress:
+            progress(reached)
+
+    return handle
 
 
 async def rebuild(eventlog: EventLog, engine: Engine, projection: Projection, *, batch_size: int = 2000,
@@ -138,5 +337,5 @@ async def rebuild(eventlog: EventLog, engine: Engine, projection: Projection, *,
         if pos >= head:
             done.set()
 
-    await eventlog.follow(1, _applier(engine, projection, 0, moved), batch_size=batch_size, stop=done)
+    await eventlog.follow(1, _applier(engine, projection, moved), batch_size=batch_size, stop=done)
     return reached

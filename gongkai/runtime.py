@@ -27,8 +27,10 @@ class Runtime:
 
 
 async def connect_temporal(settings: Settings) -> Client:
+    from gongkai import observability  # when tracing, its plugin carries the trace into workflows and activities
+
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=pydantic_data_converter, plugins=observability.temporal_plugins())
 
 
 @asynccontextmanager

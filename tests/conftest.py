@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import NatsServer, StackProcess
+from tests.servers import NatsServer, StackProcess, fresh_database_url
+
+#: settings of the test run itself, not of a deployment
+KEEP_ENV = {"GONGKAI_UPDATE_GOLDEN", "GONGKAI_TEST_DATABASE"}
 
 # tests must never pick up a developer's own stack or data dir
-for _k in [k for k in os.environ if k.startswith("GONGKAI_") and k != "GONGKAI_UPDATE_GOLDEN"]:
+for _k in [k for k in os.environ if k.startswith("GONGKAI_") and k not in KEEP_ENV]:
     del os.environ[_k]
 
 
@@ -40,6 +43,12 @@ def fresh_nats(tmp_path):
     server = NatsServer(tmp_path / "nats")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:
+    """An empty database of the test's own: SQLite, or PostgreSQL when GONGKAI_TEST_DATABASE=postgres."""
+    return fresh_database_url(tmp_path / "test.sqlite")
 
 
 @pytest.fixture(scope="session")

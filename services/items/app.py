@@ -26,7 +26,7 @@ from contracts.items import ImportedReview, ItemContent, ItemImported, ItemKind,
 from contracts.lifecycle import SHANGHAI
 from contracts.roles import Principal, Role
 from contracts.scan import scan
-from gongkai import projection, runtime
+from gongkai import observability, projection, runtime
 from gongkai.config import Settings
 from gongkai.eventlog import EventLog, Stored
 from gongkai.http import Caller, install
@@ -70,7 +70,8 @@ class Service:
                      event_id: str | None = None, occurred_at: datetime | None = None,
                      correlation_id: str | None = None) -> Item | Application:
         env = Envelope.wrap(event, aggregate_id=agg.id, org=org or agg.org, actor=actor, event_id=event_id,
-                            occurred_at=occurred_at, correlation_id=correlation_id, aggregate=agg.AGGREGATE)
+                            occurred_at=occurred_at, aggregate=agg.AGGREGATE,
+                            correlation_id=correlation_id or observability.correlation_id())
         seq = await self.log.append(subjects.event_subject(agg.AGGREGATE, agg.id), env, agg.version)
         agg.apply(Stored(seq, env))
         return agg

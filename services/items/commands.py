@@ -22,6 +22,7 @@ from contracts.lifecycle import SHANGHAI
 from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder
 from contracts.roles import Principal, Role
 from contracts.scan import scan
+from gongkai import observability
 from gongkai.config import Settings
 from services.items import publication
 from services.items.domain import Item
@@ -38,7 +39,7 @@ def _refusal(e: DomainError) -> CommandReply:
 def build_broker(settings: Settings) -> NatsBroker:
     # each command is already an event in the log; per-message INFO lines would only repeat it
     return NatsBroker(settings.nats_url, name="gongkai-items-commands", max_reconnect_attempts=-1,
-                      log_level=logging.DEBUG)
+                      log_level=logging.DEBUG, middlewares=observability.command_middlewares())
 
 
 def register(broker: NatsBroker, svc: Service | None) -> None:
