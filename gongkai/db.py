@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
@@ -25,5 +25,14 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+#: any fixed number: the PostgreSQL advisory lock that serializes creating tables
+DDL_LOCK = 0x676F6E67  # "gong"
+
+
 def create_tables(engine: Engine, tables: list[type[SQLModel]]) -> None:
-    SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
+    """Create the tables that are missing. Replicas of several services start at once against one PostgreSQL
+    database, and two concurrent CREATE TABLE of one name fail there, so they take turns."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DDL_LOCK})
+        SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
