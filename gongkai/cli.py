@@ -192,7 +192,30 @@ def cmd_status(args: argparse.Namespace) -> int:
         ok = p.ready()
         down += not ok
         print(f"{p.name:<10} {'up  ' if ok else 'DOWN'} {p.url}")
+    _print_dead_letters(settings)
     return 1 if down else 0
+
+
+def _print_dead_letters(settings) -> None:
+    """Events a projection could not fold: they are set aside (the log keeps them) and need a fix and a replay."""
+    from gongkai import projection
+    from gongkai.eventlog import EventLog
+
+    async def read() -> list[dict]:
+        log = await EventLog.connect(settings.nats_url, name="gongkai-status")
+        try:
+            return await projection.dead_letters(log)
+        finally:
+            await log.close()
+
+    try:
+        dead = asyncio.run(asyncio.wait_for(read(), timeout=10))
+    except Exception as e:  # NATS down: its line above already says so
+        print(f"dead letters: unknown ({type(e).__name__})")
+        return
+    print(f"dead letters: {len(dead)}")
+    for d in dead[-10:]:
+        print(f"  {d['projection']}  event {d['seq']} ({d['type']}): {d['error']}")
 
 
 def parser() -> argparse.ArgumentParser:

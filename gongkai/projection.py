@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 ACK_WAIT_S = 10.0
 #: how long one pull request waits for new events before it is renewed
 PULL_EXPIRES_S = 5.0
+#: how many times an event is tried before it goes to the dead letters
+MAX_ATTEMPTS = 3
+#: the stream of events a projection could not fold, one subject per projection
+DEAD_STREAM = "GONGKAI_DEAD"
+DEAD_SUBJECTS = "gongkai.dead.>"
 #: how long a replica waits before asking again while another one holds the pull request
 STANDBY_S = 0.5
 #: a consumer no replica has pulled from for this long is removed by the server (the database keeps the position)
@@ -74,6 +79,14 @@ class Gap(Exception):
         self.position = position
 
 
+class Poison(Exception):
+    """An event the projection cannot fold (a bug, or an event it does not understand)."""
+
+    def __init__(self, seq: int, stored: Stored | None, error: BaseException | str):
+        super().__init__(f"event {seq}: {error}")
+        self.seq, self.stored, self.error = seq, stored, error
+
+
 def setup(engine: Engine, projection: Projection) -> None:
     create_tables(engine, [ProjectionPosition, *projection.tables])
 
@@ -84,44 +97,56 @@ def position(engine: Engine, projection: Projection) -> int:
         return row.position if row else 0
 
 
-def apply_batch(engine: Engine, projection: Projection, batch: list[Stored], *, gap_ok: bool = False) -> int:
+def apply_batch(engine: Engine, projection: Projection, batch: list[Stored], *, gap_ok: bool = False,
+                skip: frozenset[int] | set[int] = frozenset()) -> int:
     """Apply the batch's events the database has not seen, up to the first missing one, and move the
     position, atomically. Returns the new position (events after it are left for a later batch).
 
     The position row is locked first (PostgreSQL; SQLite has one writer anyway), so a replica applying the
     same events at the same moment waits, then finds them applied. Raises `Gap` when the first unseen event
-    is not the next one, unless `gap_ok` (the stream itself skips those sequences).
+    is not the next one, unless `gap_ok` (the stream itself skips those sequences). Sequences in `skip` are
+    dead letters: passed over, as if applied. An event whose fold fails raises `Poison` and nothing is kept.
     """
+    entries: dict[int, Stored | None] = {q: None for q in skip}
+    entries.update({st.seq: st for st in batch})
     with Session(engine) as s:
         row = s.execute(select(ProjectionPosition).where(ProjectionPosition.name == projection.name)  # type: ignore
                         .with_for_update()).scalars().first()
         current = row.position if row else 0
-        fresh = sorted({st.seq: st for st in batch if st.seq > current}.values(), key=lambda st: st.seq)
+        fresh = sorted(q for q in entries if q > current)
         if not fresh:
             return current
-        if fresh[0].seq != current + 1 and not gap_ok:
-            raise Gap(current, fresh[0].seq)
+        if fresh[0] != current + 1 and not gap_ok:
+            raise Gap(current, fresh[0])
         run = [fresh[0]]  # events held by another replica may be missing from the middle of a batch
-        for st in fresh[1:]:
-            if st.seq != run[-1].seq + 1:
+        for q in fresh[1:]:
+            if q != run[-1] + 1:
                 break
-            run.append(st)
+            run.append(q)
         if row is None:
             s.add(ProjectionPosition(name=projection.name, position=0))
             s.flush()
-        with observability.projection_span(projection.name, run):
-            for st in run:
-                projection.apply(s, st)
+        applied = [st for q in run if (st := entries[q]) is not None and q not in skip]
+        with observability.projection_span(projection.name, applied):
+            for st in applied:
+                try:
+                    projection.apply(s, st)
+                except OperationalError:  # the database, not the event: a lock or a lost connection
+                    raise
+                except Exception as e:
+                    s.rollback()
+                    raise Poison(st.seq, st, e) from e
             moved = s.exec(update(ProjectionPosition)  # type: ignore[call-overload]
                            .where(ProjectionPosition.name == projection.name, ProjectionPosition.position == current)
-                           .values(position=run[-1].seq))
+                           .values(position=run[-1]))
             if moved.rowcount != 1:
                 s.rollback()
                 raise PositionMoved(f"{projection.name}: position changed during the batch")
             s.commit()
-    observability.projection_applied(projection.name, len(run), run[-1].seq, observability.batch_head(batch),
-                                     run[0].envelope.occurred_at)
-    return run[-1].seq
+    if applied:
+        observability.projection_applied(projection.name, len(applied), run[-1], observability.batch_head(batch),
+                                         applied[0].envelope.occurred_at)
+    return run[-1]
 
 
 def reset(engine: Engine, projection: Projection) -> None:
@@ -230,11 +255,65 @@ class SharedFeed:
                         await msg.nak()
 
 
+class Folder:
+    """Applies batches for one projection, setting aside what it cannot fold: an event that fails
+    `MAX_ATTEMPTS` times (or cannot even be decoded) goes to the dead-letter stream with its error and is
+    passed over, so it never blocks the events behind it."""
+
+    def __init__(self, eventlog: EventLog, engine: Engine, projection: Projection):
+        self.log, self.engine, self.projection = eventlog, engine, projection
+        self.attempts: dict[int, int] = {}
+        self.dead: set[int] = set()
+        self.poisoned: list[Poison] = []  # found while decoding or folding, to be sent before the next try
+
+    async def recall(self) -> None:
+        """The events this projection already set aside (before a restart): not tried again."""
+        self.dead |= {d["seq"] for d in await dead_letters(self.log) if d["projection"] == self.projection.name}
+
+    def decode(self, msgs: list) -> list[Stored]:
+        out = []
+        for m in msgs:
+            try:
+                out.append(_stored(m))
+            except Exception as e:  # not an event at all: no retry will help
+                self.poisoned.append(Poison(m.metadata.sequence.stream, None, e))
+        return out
+
+    async def fold(self, batch: list[Stored], *, gap_ok: bool = False) -> int:
+        """Apply `batch` (see `apply_batch`), retrying transient failures and dead-lettering poison."""
+        for attempt in range(1, 100):
+            for p in self.poisoned:
+                await self._bury(p)
+            self.poisoned = []
+            try:
+                return await asyncio.to_thread(apply_batch, self.engine, self.projection, batch, gap_ok=gap_ok,
+                                               skip=frozenset(self.dead))
+            except Poison as p:
+                self.attempts[p.seq] = self.attempts.get(p.seq, 0) + 1
+                if self.attempts[p.seq] >= MAX_ATTEMPTS:
+                    self.poisoned.append(p)
+                else:
+                    log.warning("projection %s: %s (attempt %d)", self.projection.name, p, self.attempts[p.seq])
+                    await asyncio.sleep(0.1 * self.attempts[p.seq])
+            except (PositionMoved, OperationalError, IntegrityError) as e:  # a racing replica: its commit won
+                log.info("projection %s retries a batch: %s", self.projection.name, e)
+                await asyncio.sleep(min(0.05 * attempt, 1.0))
+        raise RuntimeError(f"projection {self.projection.name}: a batch kept failing")
+
+    async def _bury(self, p: Poison) -> None:
+        log.error("projection %s: event %d goes to the dead letters: %s", self.projection.name, p.seq, p.error)
+        await send_dead_letter(self.log, self.projection.name, p)
+        self.dead.add(p.seq)
+        self.attempts.pop(p.seq, None)
+
+
 async def run(eventlog: EventLog, engine: Engine, projection: Projection, stop: asyncio.Event,
               *, batch_size: int = 500) -> None:
     """Keep the projection up to date with the log until `stop` is set (one of any number of replicas)."""
     setup(engine, projection)
     feed = SharedFeed(eventlog, consumer_name(projection, engine), batch_size)
+    folder = Folder(eventlog, engine, projection)
+    await folder.recall()
     while not stop.is_set():
         try:
             if feed.sub is None:
@@ -242,16 +321,13 @@ async def run(eventlog: EventLog, engine: Engine, projection: Projection, stop: 
             msgs = await _until(stop, feed.next_batch())
             if not msgs:
                 continue
-            batch = [_stored(m) for m in msgs]
+            batch = folder.decode(msgs)
             try:
-                reached = await asyncio.to_thread(apply_batch, engine, projection, batch)
+                reached = await folder.fold(batch)
             except Gap as gap:
-                await _mend(feed, engine, projection, batch, msgs, gap)
+                await _mend(feed, folder, batch, msgs, gap)
                 continue
             await _settle(msgs, reached)
-        except (PositionMoved, OperationalError, IntegrityError) as e:  # a racing replica: its commit won
-            log.info("projection %s retries a batch: %s", projection.name, e)
-            await asyncio.sleep(0.05)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -264,13 +340,13 @@ async def run(eventlog: EventLog, engine: Engine, projection: Projection, stop: 
     await feed.close()
 
 
-async def _mend(feed: SharedFeed, engine: Engine, projection: Projection, batch: list[Stored], msgs: list,
-                gap: Gap) -> None:
+async def _mend(feed: SharedFeed, folder: Folder, batch: list[Stored], msgs: list, gap: Gap) -> None:
     """A batch that starts after the database's next event. Either another replica still holds the events
     in between (hand this batch back for a moment), or the consumer acknowledged events the database lacks
     (its tables were reset or replaced: feed again from the database's position)."""
     info = await feed.log.js.consumer_info(feed.log.stream, feed.durable)
     # read after the ack floor: a replica commits before it acks, so a healthy database is never behind it
+    engine, projection = folder.engine, folder.projection
     current = await asyncio.to_thread(position, engine, projection)
     if info.ack_floor and (info.ack_floor.stream_seq or 0) > current:
         log.info("projection %s: %s; feeding again from %d", projection.name, gap, current + 1)
@@ -279,7 +355,7 @@ async def _mend(feed: SharedFeed, engine: Engine, projection: Projection, batch:
     try:
         await feed.log.js.get_msg(feed.log.stream, gap.position + 1)
     except NotFoundError:  # the stream itself has no such event: nothing is missing
-        await _settle(msgs, await asyncio.to_thread(apply_batch, engine, projection, batch, gap_ok=True))
+        await _settle(msgs, await folder.fold(batch, gap_ok=True))
         return
     await _settle(msgs, gap.position)
 
@@ -307,11 +383,11 @@ async def _until(stop: asyncio.Event, work):
     return None
 
 
-def _applier(engine: Engine, projection: Projection, progress=None):
+def _applier(folder: Folder, progress=None):
     """A batch handler for a rebuild: applies each batch, reporting the position reached."""
 
     async def handle(batch: list[Stored]) -> None:
-        reached = await asyncio.to_thread(apply_batch, engine, projection, batch)
+        reached = await folder.fold(batch)
         if progress:
             progress(reached)
 
@@ -337,5 +413,47 @@ async def rebuild(eventlog: EventLog, engine: Engine, projection: Projection, *,
         if pos >= head:
             done.set()
 
-    await eventlog.follow(1, _applier(engine, projection, moved), batch_size=batch_size, stop=done)
+    await eventlog.follow(1, _applier(Folder(eventlog, engine, projection), moved), batch_size=batch_size,
+                         stop=done)
     return reached
+
+
+async def ensure_dead_letters(eventlog: EventLog) -> None:
+    try:
+        await eventlog.js.stream_info(DEAD_STREAM)
+    except NotFoundError:
+        events = await eventlog.js.stream_info(eventlog.stream)  # as many copies as the log itself
+        config = api.StreamConfig(name=DEAD_STREAM, subjects=[DEAD_SUBJECTS], storage=api.StorageType.FILE,
+                                  retention=api.RetentionPolicy.LIMITS, duplicate_window=120.0,
+                                  num_replicas=events.config.num_replicas or 1)
+        with contextlib.suppress(NatsError):  # created by another service a moment ago
+            await eventlog.js.add_stream(config)
+
+
+async def send_dead_letter(eventlog: EventLog, projection_name: str, p: Poison) -> None:
+    """Keep the event and why it failed; the message id makes a replica's or a rebuild's repeat a no-op."""
+    await ensure_dead_letters(eventlog)
+    env = p.stored.envelope if p.stored else None
+    headers = {"Nats-Msg-Id": f"{projection_name}:{p.seq}", "Gongkai-Projection": projection_name,
+               "Gongkai-Seq": str(p.seq), "Gongkai-Error": f"{type(p.error).__name__}: {p.error}"[:1000],
+               "Gongkai-Event-Type": env.type if env else "", "Gongkai-Event-Id": env.event_id if env else ""}
+    payload = orjson.dumps(env.model_dump(mode="json")) if env else b""
+    await eventlog.js.publish(f"gongkai.dead.{projection_name.replace('.', '_')}", payload, headers=headers,
+                              stream=DEAD_STREAM)
+
+
+async def dead_letters(eventlog: EventLog) -> list[dict]:
+    """Every dead letter, oldest first: which projection, which event, and the error."""
+    try:
+        info = await eventlog.js.stream_info(DEAD_STREAM)
+    except NotFoundError:
+        return []
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        with contextlib.suppress(NotFoundError):
+            msg = await eventlog.js.get_msg(DEAD_STREAM, seq)
+            h = msg.headers or {}
+            out.append({"projection": h.get("Gongkai-Projection"), "seq": int(h.get("Gongkai-Seq", 0)),
+                        "type": h.get("Gongkai-Event-Type"), "event_id": h.get("Gongkai-Event-Id"),
+                        "error": h.get("Gongkai-Error")})
+    return out
