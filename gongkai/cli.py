@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from gongkai import natsauth
 from gongkai.config import Settings
 
 #: the projections each service keeps, rebuilt by `gongkai replay`: (service, module, class)
@@ -30,6 +31,12 @@ EXAMPLES = {
     "import": "example: gongkai import published-2019.csv --org zhangdian-jgsw   "
               "(CSV columns: source_ref,kind,category,title,author,published_at[,index_no,body,formed_on])",
     "report": "example: gongkai report 2018 --org zhangdian-jgsw --template 2018 --format docx -o report-2018.docx",
+    "backup": "example: gongkai backup -o gongkai-$(date +%F).zip   (while the stack runs; the file holds the signing "
+              "key and is created with mode 0600: keep it as safe as the key)",
+    "restore": "example: gongkai restore gongkai-2025-01-31.zip --data-dir ./restored && gongkai up --data-dir "
+               "./restored   (into an empty or new data dir only)",
+    "audit": "example: gongkai audit verify   (then: gongkai audit head >> anchors.txt, kept outside the system; "
+             "later: gongkai audit verify --anchor \"$(tail -1 anchors.txt)\")",
 }
 
 
@@ -97,7 +104,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
 
     async def run() -> None:
-        log = await EventLog.connect(settings.nats_url, name="gongkai-replay")
+        log = await EventLog.connect(natsauth.url(settings, "admin"), name="gongkai-replay")
         try:
             for service, module, cls in PROJECTIONS:
                 proj = getattr(importlib.import_module(module), cls)()
@@ -202,7 +209,7 @@ def _print_dead_letters(settings) -> None:
     from gongkai.eventlog import EventLog
 
     async def read() -> list[dict]:
-        log = await EventLog.connect(settings.nats_url, name="gongkai-status")
+        log = await EventLog.connect(natsauth.url(settings, "admin"), name="gongkai-status")
         try:
             return await projection.dead_letters(log)
         finally:
@@ -216,6 +223,45 @@ def _print_dead_letters(settings) -> None:
     print(f"dead letters: {len(dead)}")
     for d in dead[-10:]:
         print(f"  {d['projection']}  event {d['seq']} ({d['type']}): {d['error']}")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """Tamper evidence: walk the event log and check its hash chains (`gongkai/audit.py`)."""
+    from gongkai import audit
+
+    settings = _settings(args)
+    return audit.run(natsauth.url(settings, "admin"), args.action, as_json=args.json, anchors=args.anchor)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """A consistent snapshot of the event log, the deployment file, the keys and Temporal's state (`gongkai/backup.py`)."""
+    from gongkai import backup
+
+    try:
+        done = backup.backup(_settings(args), Path(args.output), progress=sys.stderr.isatty())
+    except backup.Refused as e:
+        print(f"gongkai backup: {e}", file=sys.stderr)
+        return 2
+    print(f"backup: {done.events} events (sequences {done.first_seq}–{done.last_seq}), "
+          f"{len(done.files)} files{' with Temporal' if done.temporal else ''} → {done.path} "
+          f"({done.size / 1e6:.1f} MB, mode 0600) in {done.seconds:.1f} s")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """A backup back into an empty data dir; the services fold the projections when `gongkai up` starts."""
+    from gongkai import backup
+
+    settings = _settings(args)
+    try:
+        done = backup.restore(settings, Path(args.file), progress=sys.stderr.isatty())
+    except backup.Refused as e:
+        print(f"gongkai restore: {e}", file=sys.stderr)
+        return 2
+    print(f"restore: {done.events} events (sequences {done.first_seq}–{done.last_seq}) and {len(done.files)} files"
+          f"{' with Temporal' if done.temporal else ''} into {done.path} in {done.seconds:.1f} s; "
+          f"start it with `gongkai up --data-dir {done.path}`")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -251,6 +297,23 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=["md", "html", "docx", "pdf", "json"], default="md")
     rep.add_argument("-o", "--output", help="file to write (default: standard output)")
     rep.set_defaults(run=cmd_report)
+    bak = command("backup", "write a consistent backup of the event log, the deployment file, the keys and "
+                            "Temporal's state while the stack runs; the file holds the signing key (anyone with it can "
+                            "mint tokens), so it is created with mode 0600")
+    bak.add_argument("-o", "--output", required=True, help="the backup file to write (a zip; replaced if it exists)")
+    bak.set_defaults(run=cmd_backup)
+    res = command("restore", "restore a backup into an empty or new data dir (refused otherwise, exit 2); then "
+                             "`gongkai up` folds the projections from the restored log")
+    res.add_argument("file", help="a file written by `gongkai backup`")
+    res.set_defaults(run=cmd_restore)
+    aud = command("audit", "check that the event log was not altered: `verify` walks it and names the first "
+                           "altered, removed or inserted event (exit 1); `head` prints an anchor to record "
+                           "outside the system")
+    aud.add_argument("action", choices=["verify", "head"])
+    aud.add_argument("--json", action="store_true", help="the whole report as JSON, every problem included")
+    aud.add_argument("--anchor", action="append", default=[], metavar="SEQ:DIGEST",
+                     help="an anchor printed earlier by `gongkai audit head`: the log up to SEQ must be unchanged")
+    aud.set_defaults(run=cmd_audit)
     return ap
 
 

@@ -3,12 +3,21 @@
 One file-storage stream that forbids delete and purge; one subject per aggregate; appends carry the
 expected last sequence of the aggregate's subject (optimistic concurrency) and the event id as
 `Nats-Msg-Id` (de-duplication of retried appends).
+
+Tamper evidence: each event's headers carry `Gongkai-Prev-Digest`, the chain digest of the previous event of
+its subject (`GENESIS` for the first), and `Gongkai-Digest`, its own: `chain_digest(prev, subject, data)`, a
+SHA-256 over the previous digest, the subject and the stored payload bytes. So each digest commits to the
+subject's whole history. `gongkai.audit` walks the log and checks the chains; what each kind of tampering is
+detected by is written there. The append path knows the previous digest without a read in the usual case:
+`load` and `last` remember the digest of a subject's last event, as does a successful append; only an append
+whose expected sequence this process has not seen reads that one message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,6 +39,18 @@ log = logging.getLogger(__name__)
 
 WRONG_LAST_SEQUENCE = 10071
 
+#: tamper evidence (see the module docstring and `gongkai.audit`)
+PREV_DIGEST = "Gongkai-Prev-Digest"
+DIGEST = "Gongkai-Digest"
+GENESIS = "0" * 64  # the "previous digest" of a subject's first event
+_TIPS_KEPT = 50_000  # subjects whose last digest an EventLog remembers
+
+
+def chain_digest(prev: str, subject: str, data: bytes) -> str:
+    """The chain digest of one stored event: SHA-256 (hex) of the previous event's digest on the same subject,
+    the subject and the payload bytes exactly as stored."""
+    return hashlib.sha256(b"%s\n%s\n%s" % (prev.encode(), subject.encode(), data)).hexdigest()
+
 
 class ConcurrencyConflict(Conflict):
     def __init__(self, subject: str, expected: int):
@@ -47,6 +68,8 @@ class Stored:
     envelope: Envelope
     headers: Mapping[str, str] | None = field(default=None, compare=False)
     pending: int | None = field(default=None, compare=False)
+    #: its chain digest (`chain_digest`), when read by `EventLog.load` or `EventLog.last`
+    digest: str | None = field(default=None, compare=False)
 
 
 def stored(msg) -> Stored:
@@ -54,6 +77,11 @@ def stored(msg) -> Stored:
     meta = msg.metadata
     return Stored(meta.sequence.stream, decode(msg.data), headers=dict(msg.headers) if msg.headers else None,
                   pending=meta.num_pending)
+
+
+def servers(url: str | list[str]) -> list[str]:
+    """The server URLs in a `GONGKAI_NATS_URL` such as `nats://u:p@nats-1:4222,nats://u:p@nats-2:4222`."""
+    return [u.strip() for u in (url.split(",") if isinstance(url, str) else url) if u.strip()]
 
 
 def encode(env: Envelope) -> bytes:
@@ -70,11 +98,13 @@ class EventLog:
         self.js = nc.jetstream(timeout=timeout)
         self.stream = stream
         self.timeout = timeout
+        self._tips: dict[str, tuple[int, str]] = {}  # subject -> (sequence, chain digest) of its last event seen
 
     @classmethod
-    async def connect(cls, url: str, *, name: str = "gongkai", stream: str = subjects.STREAM,
+    async def connect(cls, url: str | list[str], *, name: str = "gongkai", stream: str = subjects.STREAM,
                       user: str | None = None, password: str | None = None) -> EventLog:
-        nc = await nats.connect(url, name=name, user=user, password=password, max_reconnect_attempts=-1,
+        """`url` may list the nodes of a cluster, comma-separated (nats-py takes one URL per list entry)."""
+        nc = await nats.connect(servers(url), name=name, user=user, password=password, max_reconnect_attempts=-1,
                                 reconnect_time_wait=0.5, connect_timeout=5)
         return cls(nc, stream)
 
@@ -117,16 +147,21 @@ class EventLog:
         return seq
 
     async def _append(self, subject: str, envelope: Envelope, expected_seq: int, attempts: int) -> int:
+        data = encode(envelope)
+        prev = await self._prev_digest(subject, expected_seq)
+        digest = chain_digest(prev, subject, data)
         headers = observability.inject({
             api.Header.MSG_ID: envelope.event_id,
             api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected_seq),
             "Gongkai-Type": envelope.type,
+            PREV_DIGEST: prev,
+            DIGEST: digest,
         })
-        data = encode(envelope)
         for attempt in range(attempts):
             try:
                 ack = await self.js.publish(subject, data, stream=self.stream, headers=headers,
                                             timeout=self.timeout)
+                self._remember(subject, ack.seq, digest)
                 return ack.seq
             except BadRequestError as e:
                 if e.err_code != WRONG_LAST_SEQUENCE:
@@ -141,6 +176,41 @@ class EventLog:
                     raise
         raise AssertionError("unreachable")
 
+    def _remember(self, subject: str, seq: int, digest: str) -> None:
+        self._tips.pop(subject, None)
+        self._tips[subject] = (seq, digest)
+        if len(self._tips) > _TIPS_KEPT:
+            del self._tips[next(iter(self._tips))]  # the subject seen longest ago
+
+    async def _prev_digest(self, subject: str, expected_seq: int) -> str:
+        """The chain digest of the event at `expected_seq`, which the append expects to be the subject's last.
+
+        Remembered from a `load`, `last` or append of this process, or else read (one direct get). If that
+        message is not the subject's last, or not on the subject at all, the server refuses the append with
+        "wrong last sequence" whatever digest it carries, so a wrong guess here is never stored.
+        """
+        if expected_seq <= 0:
+            return GENESIS
+        tip = self._tips.get(subject)
+        if tip and tip[0] == expected_seq:
+            return tip[1]
+        try:
+            msg = await self.js.get_msg(self.stream, seq=expected_seq, direct=True)
+        except NotFoundError:
+            return GENESIS
+        if msg.subject != subject:
+            return GENESIS
+        prev = msg.headers.get(PREV_DIGEST) if msg.headers else None
+        if prev is not None:
+            digest = chain_digest(prev, subject, msg.data)
+            self._remember(subject, expected_seq, digest)
+            return digest
+        # written before tamper evidence: the chain continues from a digest over the subject's unchained events
+        for st in await self.load(subject):
+            if st.seq == expected_seq:
+                return st.digest or GENESIS
+        return GENESIS
+
     async def append_atomic(self, entries: list[tuple[str, Envelope, int]]) -> list[int]:
         """Store several events on several subjects all or none, each under its own expected sequence
         (a JetStream atomic batch): e.g. the next 索引号 of an org's year and the item it is given to."""
@@ -152,31 +222,48 @@ class EventLog:
         return seqs
 
     async def _append_atomic(self, entries: list[tuple[str, Envelope, int]]) -> list[int]:
+        """A subject's first event in the batch carries its expected sequence; its later ones carry none (the
+        server refuses one there, and the first already guards the subject) and chain to the one before."""
+        if not entries:
+            raise ValueError("append_atomic needs at least one event")
         batch_id = str(uuid.uuid4())
         last = len(entries)
+        tips: dict[str, str] = {}  # subject -> digest of its latest event in this batch
+        messages = []
         for i, (subject, env, expected) in enumerate(entries, 1):
-            headers = observability.inject({
-                api.Header.MSG_ID: env.event_id, api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE: str(expected),
-                "Gongkai-Type": env.type, api.Header.BATCH_ID: batch_id, api.Header.BATCH_SEQUENCE: str(i)})
-            if i < last:
-                await self.nc.publish(subject, encode(env), headers=headers)
-                continue
-            headers[api.Header.BATCH_COMMIT] = "1"
-            try:
-                reply = await self.nc.request(subject, encode(env), headers=headers, timeout=self.timeout)
-            except NatsTimeout:
-                if seq := await self._ours(subject, env.event_id):  # committed, the reply was lost
+            data = encode(env)
+            headers = {api.Header.MSG_ID: env.event_id}
+            if subject in tips:
+                prev = tips[subject]
+            else:
+                prev = await self._prev_digest(subject, expected)
+                headers[api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE] = str(expected)
+            tips[subject] = chain_digest(prev, subject, data)
+            headers.update({"Gongkai-Type": env.type, PREV_DIGEST: prev, DIGEST: tips[subject],
+                            api.Header.BATCH_ID: batch_id, api.Header.BATCH_SEQUENCE: str(i)})
+            messages.append((subject, data, observability.inject(headers)))
+        for subject, data, headers in messages[:-1]:
+            await self.nc.publish(subject, data, headers=headers)
+        subject, data, headers = messages[-1]
+        env = entries[-1][1]
+        headers[api.Header.BATCH_COMMIT] = "1"
+        try:
+            reply = await self.nc.request(subject, data, headers=headers, timeout=self.timeout)
+        except NatsTimeout:
+            if seq := await self._ours(subject, env.event_id):  # committed, the reply was lost
+                return list(range(seq - last + 1, seq + 1))
+            raise
+        ack = orjson.loads(reply.data)
+        if "error" in ack:
+            if ack["error"].get("err_code") == WRONG_LAST_SEQUENCE:
+                if seq := await self._ours(subject, env.event_id):
                     return list(range(seq - last + 1, seq + 1))
-                raise
-            ack = orjson.loads(reply.data)
-            if "error" in ack:
-                if ack["error"].get("err_code") == WRONG_LAST_SEQUENCE:
-                    if seq := await self._ours(subject, env.event_id):
-                        return list(range(seq - last + 1, seq + 1))
-                    raise ConcurrencyConflict(", ".join(s for s, _, _ in entries), -1)
-                raise RuntimeError(f"atomic append refused: {ack['error']}")
-            return list(range(ack["seq"] - last + 1, ack["seq"] + 1))
-        raise ValueError("append_atomic needs at least one event")
+                raise ConcurrencyConflict(", ".join(s for s, _, _ in entries), -1)
+            raise RuntimeError(f"atomic append refused: {ack['error']}")
+        seqs = list(range(ack["seq"] - last + 1, ack["seq"] + 1))
+        for seq, (subject, _, headers) in zip(seqs, messages, strict=True):  # a subject's latest comes last
+            self._remember(subject, seq, headers[DIGEST])
+        return seqs
 
     async def last(self, subject: str) -> Stored | None:
         """The subject's last event, if any."""
@@ -184,7 +271,12 @@ class EventLog:
             msg = await self.js.get_last_msg(self.stream, subject)
         except NotFoundError:
             return None
-        return Stored(msg.seq, decode(msg.data), headers=dict(msg.headers) if msg.headers else None)
+        headers = dict(msg.headers) if msg.headers else None
+        digest = None
+        if headers and PREV_DIGEST in headers:
+            digest = chain_digest(headers[PREV_DIGEST], subject, msg.data)
+            self._remember(subject, msg.seq, digest)
+        return Stored(msg.seq, decode(msg.data), headers=headers, digest=digest)
 
     async def _ours(self, subject: str, event_id: str) -> int | None:
         try:
@@ -206,10 +298,16 @@ class EventLog:
         last = await self.last_seq(subject)
         out: list[Stored] = []
         seq = 1
+        digest = GENESIS
         while last and seq <= last:
             msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
-            out.append(Stored(msg.seq, decode(msg.data), headers=dict(msg.headers) if msg.headers else None))
+            headers = dict(msg.headers) if msg.headers else None
+            # an event written before tamper evidence has no previous digest: chain it to the one before
+            digest = chain_digest(headers.get(PREV_DIGEST, digest) if headers else digest, subject, msg.data)
+            out.append(Stored(msg.seq, decode(msg.data), headers=headers, digest=digest))
             seq = msg.seq + 1
+        if out:
+            self._remember(subject, out[-1].seq, digest)
         return out
 
     async def head(self) -> int:

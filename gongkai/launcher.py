@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from gongkai import natsauth
 from gongkai.config import Settings
 
 PR_SET_PDEATHSIG = 1
@@ -92,11 +93,12 @@ def components(settings: Settings, *, dashboard_token: str | None = None) -> lis
     py = sys.executable
     out: list[Component] = []
     if not settings.nats_url_env:
+        conf, passwords = natsauth.server_files(settings)
         out.append(Component(
-            "nats", [binary("nats-server"), "-js", "-a", h, "-p", str(settings.nats_port), "-sd", str(d / "nats"),
-                     "-n", "gongkai"],
+            "nats", [binary("nats-server"), "-c", str(conf), "-js", "-a", h, "-p", str(settings.nats_port),
+                     "-sd", str(d / "nats"), "-n", "gongkai"],
             settings.nats_port, "GONGKAI_NATS_PORT", settings.nats_url,
-            lambda: tcp_open(h, settings.nats_port), restart=True))
+            lambda: tcp_open(h, settings.nats_port), restart=True, env=passwords))
     if not settings.temporal_address_env:
         (d / "temporal").mkdir(parents=True, exist_ok=True)
         out.append(Component(

@@ -8,14 +8,31 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from gongkai import projection
+from gongkai import natsauth, projection
 from gongkai.config import Settings
 from gongkai.db import make_engine
 from gongkai.eventlog import EventLog
+
+#: the one service whose NATS user may create the event stream and append to it (gongkai/nats/accounts.conf)
+WRITER = "items"
+
+
+async def _stream_exists(log: EventLog, timeout: float = 120.0) -> None:
+    """Readers wait for the writer to create the stream: their NATS users may not create it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            await log.js.stream_info(log.stream)
+            return
+        except NotFoundError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"the event stream {log.stream} does not exist; is the items service running?") from None
+            await asyncio.sleep(0.2)
 
 
 @dataclass
@@ -36,8 +53,11 @@ async def connect_temporal(settings: Settings) -> Client:
 @asynccontextmanager
 async def running(settings: Settings, service: str, *projs: projection.Projection,
                   temporal: bool = False) -> AsyncIterator[Runtime]:
-    log = await EventLog.connect(settings.nats_url, name=f"gongkai-{service}")
-    await log.ensure_stream(settings.stream_replicas)
+    log = await EventLog.connect(natsauth.url(settings, service), name=f"gongkai-{service}")
+    if service == WRITER:
+        await log.ensure_stream(settings.stream_replicas)
+    else:
+        await _stream_exists(log)
     engine = make_engine(settings.database_url(service))
     for proj in projs:
         projection.setup(engine, proj)

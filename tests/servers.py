@@ -114,7 +114,18 @@ class StackProcess:
 
     @property
     def nats_url(self) -> str:
-        return f"nats://127.0.0.1:{self.ports['NATS']}"
+        """The stack's NATS as the operator (`admin`): may read everything, may not write events."""
+        return self.nats_url_as("admin")
+
+    def nats_url_as(self, user: str | None) -> str:
+        """The stack's NATS as one of its users (gongkai/natsauth.py), or anonymous with None."""
+        if user is None:
+            return f"nats://127.0.0.1:{self.ports['NATS']}"
+        import json
+        from urllib.parse import quote
+
+        password = json.loads((self.data_dir / "keys" / "nats-users.json").read_text())[user]
+        return f"nats://{user}:{quote(password, safe='')}@127.0.0.1:{self.ports['NATS']}"
 
     @property
     def temporal_address(self) -> str:

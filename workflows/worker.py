@@ -12,9 +12,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from contracts import subjects
-from gongkai import observability
+from gongkai import natsauth, observability
 from gongkai.auth import mint
 from gongkai.config import Settings
+from gongkai.eventlog import servers
 from gongkai.runtime import connect_temporal
 from workflows.activities import ItemCommands, ReportActivities, compute_deadline
 from workflows.annual_report import AnnualReportWorkflow
@@ -42,7 +43,7 @@ async def main() -> None:
     if port := observability.start_worker_metrics(settings.host):
         logging.info("worker metrics on http://%s:%d/metrics", settings.host, port)
     client = await connect_temporal(settings)
-    nc = await nats.connect(settings.nats_url, name="gongkai-worker", max_reconnect_attempts=-1)
+    nc = await nats.connect(servers(natsauth.url(settings, "worker")), name="gongkai-worker", max_reconnect_attempts=-1)
     worker = build_worker(client, nc, settings)
     created = await ensure_schedules(client, settings.deployment())
     if created:

@@ -22,8 +22,9 @@ from contracts.lifecycle import SHANGHAI
 from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder
 from contracts.roles import Principal, Role
 from contracts.scan import scan
-from gongkai import observability
+from gongkai import natsauth, observability
 from gongkai.config import Settings
+from gongkai.eventlog import servers
 from services.items import publication
 from services.items.domain import Item
 
@@ -38,7 +39,7 @@ def _refusal(e: DomainError) -> CommandReply:
 
 def build_broker(settings: Settings) -> NatsBroker:
     # each command is already an event in the log; per-message INFO lines would only repeat it
-    return NatsBroker(settings.nats_url, name="gongkai-items-commands", max_reconnect_attempts=-1,
+    return NatsBroker(servers(natsauth.url(settings, "items")), name="gongkai-items-commands", max_reconnect_attempts=-1,
                       log_level=logging.DEBUG, middlewares=observability.command_middlewares())
 
 

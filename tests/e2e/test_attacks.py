@@ -204,3 +204,60 @@ def test_a_withdrawn_item_cannot_be_approved_into_publication(api, people, stack
     assert api.http.post(api.items(f"/items/{item_id}/withdraw"), headers=people.author).status_code == 200
     assert api.decide(people.head, item_id, "recheck").status_code == 409
     never_published(api, people, stack, item_id)
+
+
+@pytest.mark.parametrize("user", ["reviews", "reports", "worker", "admin", None])
+def test_an_event_forged_on_nats_without_the_items_services_credentials_is_refused(api, people, stack, user):
+    """A `item.published` put straight on the log by any NATS user but the items service's (or by an
+    anonymous client): the server refuses it, and the log does not change."""
+    import nats
+    from nats.errors import Error as NatsError
+    from nats.js.errors import Error as JsError
+
+    from contracts.envelope import Actor, Envelope
+    from contracts.items import ItemPublished
+
+    item_id = in_review(api, people, initial=True)
+    before = log_types(stack, item_id)
+
+    async def forge() -> str:
+        errors: list[str] = []
+
+        async def on_error(e: Exception) -> None:
+            errors.append(str(e))
+
+        try:
+            nc = await nats.connect(stack.nats_url_as(user), error_cb=on_error, connect_timeout=3,
+                                    max_reconnect_attempts=0, allow_reconnect=False)
+        except (NatsError, OSError) as e:  # anonymous: not even let in
+            return f"refused at connect: {e}"
+        try:
+            env = Envelope.wrap(ItemPublished(submission=1, published_at="2026-01-01T00:00:00Z"),
+                                aggregate_id=item_id, org=people.org, actor=Actor(user="forger"))
+            try:
+                await nc.jetstream(timeout=2).publish(event_subject("item", item_id),
+                                                      env.model_dump_json().encode())
+            except (NatsError, JsError, TimeoutError) as e:
+                errors.append(str(e))
+            await asyncio.sleep(0.2)
+            return "; ".join(errors)
+        finally:
+            await nc.close()
+
+    refusal = asyncio.run(forge())
+    assert "permissions violation" in refusal.lower() or "authorization" in refusal.lower() \
+        or "refused at connect" in refusal, refusal
+    assert log_types(stack, item_id) == before
+    never_published(api, people, stack, item_id)
+
+
+def test_the_dashboard_has_no_way_to_nats():
+    """The dashboard reads only the reports API: no NATS client in its code, no NATS user for it."""
+    from pathlib import Path
+
+    import dashboard
+    from gongkai.natsauth import USERS
+
+    code = "\n".join(p.read_text(encoding="utf-8") for p in Path(dashboard.__file__).parent.glob("*.py"))
+    assert "import nats" not in code and "faststream" not in code and "EventLog" not in code
+    assert "dashboard" not in USERS

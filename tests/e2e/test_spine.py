@@ -241,7 +241,7 @@ def test_a_submission_whose_workflow_never_started_is_reviewed_all_the_same(api,
         from contracts.envelope import Actor, Envelope
         from contracts.items import ItemSubmitted
 
-        log = await EventLog.connect(stack.nats_url)
+        log = await EventLog.connect(stack.nats_url_as("items"))  # as the items service would have
         try:
             ev = ItemSubmitted(submission=1, workflow_id=subjects.review_workflow_id("item", item["id"], 1))
             env = Envelope.wrap(ev, aggregate_id=item["id"], org=people.org, actor=Actor(user="zhang.wei"))

@@ -94,6 +94,8 @@ class Cluster:
         text = CONF.read_text(encoding="utf-8")
         for n in self.nodes:
             n.conf.write_text(render(text, n.cluster_port, n.store), encoding="utf-8")
+            (n.conf.parent / "accounts.conf").write_text(  # what its `include "accounts.conf"` reads
+                (CONF.parent / "accounts.conf").read_text(encoding="utf-8"), encoding="utf-8")
 
     def env(self, node: Node) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("NATS_")}

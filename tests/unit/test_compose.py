@@ -204,9 +204,17 @@ def parse_nats_conf(text: str) -> dict:
     return mapping(None)
 
 
+def nats_conf_text() -> str:
+    """deploy/nats/nats-server.conf with its includes in place (as nats-server reads it)."""
+    text = NATS_CONF.read_text(encoding="utf-8")
+    for name in re.findall(r'^include "([^"]+)"$', text, flags=re.M):
+        text = text.replace(f'include "{name}"', (NATS_CONF.parent / name).read_text(encoding="utf-8"))
+    return text
+
+
 @pytest.fixture(scope="module")
 def nats_conf() -> dict:
-    return parse_nats_conf(NATS_CONF.read_text(encoding="utf-8"))
+    return parse_nats_conf(nats_conf_text())
 
 
 @pytest.fixture(scope="module")
@@ -501,6 +509,8 @@ def test_three_nats_nodes_run_the_shipped_configuration(compose: dict, services:
         command = s["command"]
         target = command[command.index("--config") + 1]
         assert _config_file(compose, s, target) == NATS_CONF, name
+        beside = str(Path(target).parent / "accounts.conf")  # where its `include "accounts.conf"` looks
+        assert _config_file(compose, s, beside).resolve() == (NATS_CONF.parent / "accounts.conf").resolve(), name
         assert _environment(s)["NATS_SERVER_NAME"] == name
         mounts = {v.split(":")[1]: v.split(":")[0] for v in s["volumes"]}
         assert store in mounts, f"{name}: the JetStream store {store} is not on a volume"
@@ -537,7 +547,7 @@ def _variables(value) -> set[str]:
 
 
 def test_every_variable_of_the_nats_configuration_is_set_on_every_node(services: dict) -> None:
-    variables = _variables(parse_nats_conf(NATS_CONF.read_text(encoding="utf-8")))
+    variables = _variables(parse_nats_conf(nats_conf_text()))
     assert {"NATS_SERVER_NAME", "NATS_ROUTE_PASSWORD"} <= variables
     for node in NATS_NODES:
         missing = variables - set(_environment(services[node]))
