@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -96,12 +96,12 @@ class ItemContent(BaseModel):
     """What an author writes; shared by the draft and the import events."""
 
     kind: ItemKind
-    category: str | None = None
+    category: str | None = Field(default=None, max_length=100)
     title: str = Field(min_length=1, max_length=500)
-    body: str = ""
+    body: str = Field(default="", max_length=200_000)  # a long regulation with its annexes fits
     formed_on: date | None = None  # 生成日期: the day the information was formed (Art. 26 clock)
-    channels: list[str] = Field(default_factory=list)
-    interprets: str | None = None  # the item an interpretation explains
+    channels: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    interprets: str | None = Field(default=None, max_length=100)  # the item an interpretation explains
     metadata: ItemMetadata = Field(default_factory=ItemMetadata)
 
     @model_validator(mode="after")

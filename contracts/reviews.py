@@ -4,7 +4,7 @@ service."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -60,6 +60,10 @@ class DecisionRequest(DecisionDetails):
     stage: Stage
     outcome: Outcome
     comment: str | None = Field(default=None, max_length=5000)
+    # the details again, bounded here only: the recorded decisions (events) keep what they always accepted
+    reason_code: str | None = Field(default=None, max_length=100, description="for reject: a ground of Art. 14-16")
+    acknowledged: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=20_000, description="ids of scan findings the reviewer checked")
 
     @model_validator(mode="after")
     def _complete(self) -> DecisionRequest:

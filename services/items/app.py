@@ -29,7 +29,7 @@ from contracts.scan import scan
 from gongkai import observability, projection, runtime
 from gongkai.config import Settings
 from gongkai.eventlog import EventLog, Stored
-from gongkai.http import Caller, install
+from gongkai.http import IMPORT_BODY_LIMIT, Caller, OrgQuery, PageLimit, PageOffset, install
 from gongkai.submission import submission_input
 from services.items import application_routes, commands, report_texts
 from services.items.applications import Application
@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="gongkai items", version="1", lifespan=lifespan,
                   description="信息条目与依申请公开 / information items and disclosure applications")
-    install(app, settings)
+    install(app, settings, body_limits={"/import": IMPORT_BODY_LIMIT})
     app.include_router(application_routes.router)
     app.include_router(report_texts.router)
 
@@ -147,11 +147,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return s.view(item)
 
     @app.get("/items")
-    async def list_items(request: Request, who: Caller, org: str | None = None,
-                         status: Annotated[ItemStatus | None, Query()] = None, year: int | None = None,
-                         category: str | None = None, kind: ItemKind | None = None,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                         offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+    async def list_items(request: Request, who: Caller, org: OrgQuery = None,
+                         status: Annotated[ItemStatus | None, Query()] = None,
+                         year: Annotated[int | None, Query(ge=1900, le=2100)] = None,
+                         category: Annotated[str | None, Query(max_length=100)] = None, kind: ItemKind | None = None,
+                         limit: PageLimit = 100, offset: PageOffset = 0) -> dict:
         s = svc(request)
         org = org or who.org
         if org != who.org:
@@ -225,16 +225,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         s = svc(request)
         if Role.OFFICE not in who.roles:
             raise Forbidden("只有公开办公室可以导入历史记录", "only role office may import records", code="wrong_role")
-        created, existing = [], []
-        for rec in batch.items:
+        created, existing, todo = [], [], {}
+        for rec in batch.items:  # the whole batch is checked before any of it is recorded: a refusal changes nothing
             # a record from an earlier system keeps one id however often it is imported
             ref = rec.source_ref and str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:import:{who.org}:{rec.source_ref}"))
             item_id = rec.id or ref or str(uuid.uuid4())
             item = Item.from_events(item_id, await s.log.load(subjects.event_subject("item", item_id)))
-            if item.exists:
+            if item.exists or item_id in todo:
                 existing.append(item_id)
                 continue
             check_category(rec.kind, rec.category, s.settings.categories)
+            todo[item_id] = (rec, item)
+        for item_id, (rec, item) in todo.items():
             event = ItemImported(**rec.model_dump(exclude={"id", "source_ref"}), source=rec.source_ref or "import")
             published = datetime.combine(rec.published_at, datetime.min.time()) if isinstance(
                 rec.published_at, date) and not isinstance(rec.published_at, datetime) else rec.published_at
@@ -262,20 +264,20 @@ class Withdrawal(BaseModel):
 
 
 class ImportedItem(BaseModel):
-    id: str | None = None
-    source_ref: str | None = Field(default=None, description="the record's id in the earlier system")
+    id: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    source_ref: str | None = Field(default=None, max_length=200, description="the record's id in the earlier system")
     kind: ItemKind
-    category: str | None = None
+    category: str | None = Field(default=None, max_length=100)
     title: str = Field(min_length=1, max_length=500)
-    body: str = ""
+    body: str = Field(default="", max_length=200_000)
     formed_on: date | None = None
-    channels: list[str] = Field(default_factory=list)
-    interprets: str | None = None
+    channels: list[Annotated[str, Field(max_length=100)]] = Field(default_factory=list, max_length=50)
+    interprets: str | None = Field(default=None, max_length=100)
     metadata: ItemMetadata = Field(default_factory=ItemMetadata)
-    author: str
+    author: str = Field(max_length=200)
     published_at: datetime
-    index_no: str | None = None
-    reviews: list[ImportedReview] = Field(default_factory=list)
+    index_no: str | None = Field(default=None, max_length=100)
+    reviews: list[ImportedReview] = Field(default_factory=list, max_length=20)
 
     @field_validator("published_at")
     @classmethod

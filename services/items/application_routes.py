@@ -27,7 +27,7 @@ from contracts.applications import (
 from contracts.errors import Conflict, Forbidden
 from contracts.lifecycle import SHANGHAI
 from contracts.roles import Role
-from gongkai.http import Caller
+from gongkai.http import Caller, PageLimit, PageOffset
 from services.items.applications import Application
 from services.items.letters import ReplyLetter, render_docx
 from services.items.proposals import Proposal
@@ -56,9 +56,9 @@ class ClockStep(BaseModel):
 class FeeNotice(BaseModel):
     on: date
     method: FeeMethod
-    nth_in_month: int | None = Field(default=None, ge=1, description="per application: the applicant's nth "
+    nth_in_month: int | None = Field(default=None, ge=1, le=1000, description="per application: the applicant's nth "
                                      "this month; counted from the register when left out")
-    pages: int | None = Field(default=None, ge=1, description="per volume: pages provided")
+    pages: int | None = Field(default=None, ge=1, le=1_000_000, description="per volume: pages provided")
 
 
 class Answer(BaseModel):
@@ -100,8 +100,9 @@ def svc(request: Request):
 
 
 @router.get("/applications")
-async def list_applications(request: Request, who: Caller, status: str | None = None, year: int | None = None,
-                            limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+async def list_applications(request: Request, who: Caller, status: str | None = Query(None, max_length=50),
+                            year: int | None = Query(None, ge=1900, le=2100),
+                            limit: PageLimit = 100, offset: PageOffset = 0) -> dict:
     """The office's register (no personal data in it)."""
     if Role.OFFICE not in who.roles and Role.VIEWER not in who.roles:
         raise Forbidden("只有公开办公室可以查看申请登记簿", "only the office may list applications", code="wrong_role")

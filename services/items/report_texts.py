@@ -3,6 +3,8 @@ last year's text is offered as the starting point, and a near-identical text is 
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
@@ -17,9 +19,13 @@ from services.items.records import Section2Record
 
 router = APIRouter(tags=["annual report"])
 
+#: a report's year (the reports service takes the same range)
+Year = Annotated[int, Path(ge=2000, le=2100)]
+
 
 class Text(BaseModel):
-    text: str = Field(min_length=1, max_length=50000)
+    # a whole annual report is some 10,000 characters; every section at its longest still fits the report item
+    text: str = Field(min_length=1, max_length=20_000)
 
 
 async def texts_of(log, org: str, year: int) -> tuple[dict[str, str], int]:
@@ -31,7 +37,7 @@ async def texts_of(log, org: str, year: int) -> tuple[dict[str, str], int]:
 
 
 @router.get("/report-texts/{year}")
-async def get_texts(year: int, request: Request, who: Caller) -> dict:
+async def get_texts(year: Year, request: Request, who: Caller) -> dict:
     log = request.app.state.svc.log
     texts, _ = await texts_of(log, who.org, year)
     previous, _ = await texts_of(log, who.org, year - 1)
@@ -40,8 +46,8 @@ async def get_texts(year: int, request: Request, who: Caller) -> dict:
 
 
 @router.put("/report-texts/{year}/{section}")
-async def put_text(year: int, body: Text, request: Request, who: Caller,
-                   section: str = Path(description="one of the narrative sections")) -> dict:
+async def put_text(year: Year, body: Text, request: Request, who: Caller,
+                   section: str = Path(max_length=100, description="one of the narrative sections")) -> dict:
     if Role.OFFICE not in who.roles:
         raise Forbidden("年度报告由公开办公室编写", "only role office writes the annual report", code="wrong_role")
     if section not in NARRATIVE_SECTIONS:
@@ -61,7 +67,7 @@ async def put_text(year: int, body: Text, request: Request, who: Caller,
 
 
 @router.post("/records/{year}", status_code=202)
-async def submit_section2(year: int, body: Section2Figures, request: Request, who: Caller) -> dict:
+async def submit_section2(year: Year, body: Section2Figures, request: Request, who: Caller) -> dict:
     """The year's table-二 figures (Art. 20 items 1, 5, 6, 8), submitted to the review chain; they appear in the
     report once approved (`POST /records/{year}/decisions` on the reviews service)."""
     svc = request.app.state.svc

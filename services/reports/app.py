@@ -24,7 +24,7 @@ from contracts.roles import Role
 from gongkai import projection, runtime
 from gongkai.config import Settings
 from gongkai.deadlines import stage_deadline
-from gongkai.http import Caller, install
+from gongkai.http import Caller, OrgQuery, install
 from gongkai.workdays import CalendarUnknown, working_days_between
 from services.reports import closing, report_build, rules
 from services.reports.layouts.render import MEDIA_TYPES, render
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/totals")
     async def get_totals(request: Request, who: Caller, year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                         org: str | None = None) -> dict:
+                         org: OrgQuery = None) -> dict:
         year = year or datetime.now(SHANGHAI).year
         if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
             if org is None:
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await asyncio.to_thread(read)
 
     @app.get("/pipeline")
-    async def pipeline(request: Request, who: Caller, org: str | None = None) -> dict:
+    async def pipeline(request: Request, who: Caller, org: OrgQuery = None) -> dict:
         """What waits for whom: reviews per stage with their age and deadline (overdue first), and the open
         applications with their legal due date as a traffic light."""
         org = _org_for(who, org)
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/reports/{year}/status")
     async def report_status(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
-                            org: str | None = None) -> dict:
+                            org: OrgQuery = None) -> dict:
         """Where the year's annual report stands: not started, generated, in review or published; its deadline
         (Art. 49) and its table rules."""
         org = org or who.org
@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/totals/explain")
     async def explain_total(request: Request, who: Caller, key: str,
-                            year: Annotated[int | None, Query(ge=2000, le=2100)] = None, org: str | None = None) -> dict:
+                            year: Annotated[int | None, Query(ge=2000, le=2100)] = None, org: OrgQuery = None) -> dict:
         """The ids of the items, applications or cases behind one number of /totals (drill-down)."""
         year = year or datetime.now(SHANGHAI).year
         if org != who.org and not (ALL_ORGS_ROLES & set(who.roles)):
@@ -194,7 +194,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/reports/{year}/submit", status_code=202)
     async def submit_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
-                            org: str | None = None, template: Literal["2018", "2021"] | None = None) -> dict:
+                            org: OrgQuery = None, template: Literal["2018", "2021"] | None = None) -> dict:
         """Generate the report now (as the January schedule does), file it as an item and submit it for review;
         refused with the failing cells when a table rule does not hold."""
         org = org or who.org
@@ -237,7 +237,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/reports/{year}")
     async def get_report(year: Annotated[int, Path(ge=2000, le=2100)], request: Request, who: Caller,
-                         org: str | None = None, template: Literal["2018", "2021"] = "2021",
+                         org: OrgQuery = None, template: Literal["2018", "2021"] = "2021",
                          format: Literal["md", "html", "docx", "pdf", "json"] = "json") -> Response:
         """年度报告 of an org for a year, from the recorded events, with the table rules checked."""
         org = org or who.org

@@ -8,8 +8,9 @@ import json
 import uuid
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from sqlmodel import Session, select
 from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -133,7 +134,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return await decide("item", item_id, body, request, who)
 
     @app.post("/records/{year}/decisions")
-    async def decide_record(year: int, body: DecisionRequest, request: Request, who: Caller) -> dict:
+    async def decide_record(year: Annotated[int, Path(ge=2000, le=2100)], body: DecisionRequest, request: Request,
+                            who: Caller) -> dict:
         """审查第二部分数据: the org's table-二 figures for the year pass the same chain."""
         return await decide("record", f"{who.org}-{year}", body, request, who)
 
