@@ -15,11 +15,12 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from nats.errors import Error as NatsError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contracts.errors import DomainError
+from contracts.errors import DomainError, Unavailable
 from contracts.roles import Principal
 from gongkai import observability
 from gongkai.auth import Verifier
@@ -194,6 +195,14 @@ def install(app: FastAPI, settings: Settings, *, body_limits: dict[str, int] | N
     @app.exception_handler(DomainError)
     async def _domain(_: Request, e: DomainError) -> JSONResponse:
         return _json(e)
+
+    @app.exception_handler(NatsError)
+    async def _log_unreachable(_: Request, e: NatsError) -> JSONResponse:
+        # the event log is restarting or out of reach: nothing was recorded, and the client may try again
+        refusal = Unavailable("事件日志暂时不可用，请稍后重试", f"the event log is unavailable ({type(e).__name__}); "
+                              "nothing was recorded, retry shortly", code="log_unavailable")
+        refusal.headers = {"Retry-After": "2"}
+        return _json(refusal)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:

@@ -29,14 +29,24 @@ def passwords(settings: Settings) -> dict[str, str]:
     """Each user's password; created on first use with owner-only permissions, never changed after."""
     path = _secrets_file(settings)
     known = json.loads(path.read_text()) if path.exists() else {}
-    if set(USERS) - set(known):
-        known = {u: known.get(u) or secrets.token_urlsafe(24) for u in USERS}
+    if set(USERS) - set(known) or not all(map(_readable, known.values())):
+        known = {u: known[u] if _readable(known.get(u)) else new_password() for u in USERS}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(known, indent=1))
         tmp.chmod(0o600)
         tmp.replace(path)
     return known
+
+
+def new_password() -> str:
+    """Letters and digits, starting with a letter: the server's configuration reads `$NATS_…_PASSWORD` as a
+    typed value, and one starting with a digit would be taken for a number or a date."""
+    return "k" + secrets.token_hex(24)
+
+
+def _readable(password: str | None) -> bool:
+    return bool(password) and password[0].isalpha() and password.isalnum()
 
 
 def url(settings: Settings, user: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from tests.servers import NatsServer, StackProcess, fresh_database_url
 
 #: settings of the test run itself, not of a deployment
-KEEP_ENV = {"GONGKAI_UPDATE_GOLDEN", "GONGKAI_TEST_DATABASE"}
+KEEP_ENV = {"GONGKAI_UPDATE_GOLDEN", "GONGKAI_TEST_DATABASE", "GONGKAI_SLOW"}
 
 # tests must never pick up a developer's own stack or data dir
 for _k in [k for k in os.environ if k.startswith("GONGKAI_") and k not in KEEP_ENV]:

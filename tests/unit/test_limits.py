@@ -248,3 +248,20 @@ def test_the_longest_item_fits_the_body_limit_whatever_the_json_encoding():
     clear 422, is the one a user meets."""
     item = {"kind": "proactive", "title": "标" * 500, "body": "正" * 200_000, "metadata": {"summary": "概" * 500}}
     assert len(json.dumps(item, ensure_ascii=True).encode()) < BODY_LIMIT
+
+
+async def test_an_unreachable_event_log_is_503_with_retry_after(settings):
+    """NATS restarting: the request is refused as unavailable (the client retries), never a bare 500."""
+    import nats.errors
+
+    app = FastAPI()
+    http.install(app, settings)
+
+    @app.get("/needs-the-log")
+    async def needs_the_log() -> dict:
+        raise nats.errors.TimeoutError
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.get("/needs-the-log")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "2"
+    assert r.json()["error"] == "log_unavailable" and "事件日志" in r.json()["message"]
