@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+import weakref
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
@@ -102,6 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rows = await asyncio.to_thread(open_tasks, request.app.state.engine, who, deployment)
         return {"tasks": rows, "position": projection.position(request.app.state.engine, Inbox())}
 
+    turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def in_turn(workflow_id: str) -> asyncio.Lock:
+        lock = turns.get(workflow_id)
+        if lock is None:
+            turns[workflow_id] = lock = asyncio.Lock()
+        return lock
+
     async def decide(aggregate: str, agg_id: str, body: DecisionRequest, request: Request, who) -> dict:
         sub = await submission_under_review(request.app.state.log, deployment, aggregate, agg_id, who)
         inp = DecisionInput(user=who.user, roles=[r.value for r in who.roles], org=who.org,
@@ -110,12 +119,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             # update-with-start: should the submission's workflow be missing (the items service stopped
             # between recording the submission and starting it), the first decision starts it
+            workflow_id = subjects.review_workflow_id(aggregate, agg_id, sub.submission)
             start = WithStartWorkflowOperation(
-                subjects.PUBLISHING_WORKFLOW, sub, id=subjects.review_workflow_id(aggregate, agg_id, sub.submission),
+                subjects.PUBLISHING_WORKFLOW, sub, id=workflow_id,
                 task_queue=subjects.TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
-            state = await request.app.state.temporal.execute_update_with_start_workflow(
-                subjects.DECIDE_UPDATE, inp, start_workflow_operation=start, result_type=ReviewState)
+            # Temporal admits only a few updates in flight per workflow; a burst of decisions on one submission
+            # (a hundred officers clicking at once) waits its turn here instead of being refused as unavailable
+            async with in_turn(workflow_id):
+                state = await request.app.state.temporal.execute_update_with_start_workflow(
+                    subjects.DECIDE_UPDATE, inp, start_workflow_operation=start, result_type=ReviewState)
         except WorkflowUpdateFailedError as e:
             raise _refusal(e.cause) from None
         except WorkflowAlreadyStartedError:
@@ -125,8 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if e.status == RPCStatusCode.NOT_FOUND:
                 raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
                                code="review_finished") from None
-            raise Unavailable("审查流程暂不可用，请稍后重试", f"the review workflow is unavailable: {e.message}",
-                              code="workflow_unavailable") from None
+            refusal = Unavailable("审查流程暂不可用，请稍后重试", f"the review workflow is unavailable: {e.message}",
+                                  code="workflow_unavailable")
+            refusal.headers = {"Retry-After": "1"}
+            raise refusal from None
         return {"id": agg_id, **state.model_dump(mode="json")}
 
     @app.post("/items/{item_id}/decisions")

@@ -35,7 +35,12 @@ def fire(requests: list[tuple[str, str, dict, dict | None]]) -> list[httpx.Respo
         async with httpx.AsyncClient(timeout=120, limits=limits) as http:
             async def one(method: str, url: str, headers: dict, body: dict | None) -> httpx.Response:
                 await start.wait()
-                return await http.request(method, url, headers=headers, json=body)
+                for _ in range(20):  # as a client does: "unavailable, retry after" is not an answer
+                    r = await http.request(method, url, headers=headers, json=body)
+                    if r.status_code != 503:
+                        return r
+                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+                return r
 
             tasks = [asyncio.create_task(one(*r)) for r in requests]
             await asyncio.sleep(0.2)
