@@ -68,13 +68,21 @@ def time_skipping_path() -> str:
     return path
 
 
+#: tests that store no projections of their own making: the unit tests of pure logic, and what checks the log,
+#: NATS, access rules, limits or the browser rather than a database; they have already run in the SQLite pass
+DATABASE_FREE = ("unit", "crash", "integration/test_nats_cluster.py", "integration/test_audit.py",
+                 "integration/test_eventlog.py", "e2e/test_access_matrix.py", "e2e/test_attacks.py",
+                 "e2e/test_fuzz.py", "e2e/test_dashboard_browser.py", "e2e/test_races.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The PostgreSQL pass (GONGKAI_TEST_DATABASE=postgres) runs every test that stores projections; the unit
-    tests of pure logic touch no database and have already run in the SQLite pass."""
+    """The PostgreSQL pass (GONGKAI_TEST_DATABASE=postgres) runs again every test whose outcome depends on
+    the projections' database; the others have already run in the SQLite pass."""
     if os.environ.get("GONGKAI_TEST_DATABASE") != "postgres":
         return
-    unit = Path(__file__).parent / "unit"
-    kept = [i for i in items if unit not in Path(i.path).parents]
+    here = Path(__file__).parent
+    free = [here / f for f in DATABASE_FREE]
+    kept = [i for i in items if not any(f == Path(i.path) or f in Path(i.path).parents for f in free)]
     if len(kept) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in kept])
         items[:] = kept

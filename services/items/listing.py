@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from contextlib import contextmanager
 from datetime import datetime
+from types import SimpleNamespace
 
+from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy import select as select_rows
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel
 
+from contracts.envelope import Event
 from contracts.items import (
     ItemDrafted,
     ItemImported,
@@ -15,7 +22,7 @@ from contracts.items import (
 )
 from contracts.lifecycle import status_after, year_of
 from gongkai.eventlog import Stored
-from gongkai.projection import Projection
+from gongkai.projection import Poison, Projection
 
 
 class ItemRow(SQLModel, table=True):
@@ -41,19 +48,35 @@ class ItemListing(Projection):
     tables = [ItemRow]
 
     def apply(self, session: Session, st: Stored) -> None:
+        """One event, as `gongkai.projection` hands them over: its payload is validated now (an event that
+        cannot be read fails here), its fold waits for the rest of the batch (`fold_batch`)."""
+        if st.envelope.aggregate == "item":
+            defer(session, self, st, st.envelope.event())
+
+    def apply_many(self, session: Session, batch: list[Stored]) -> None:
+        """Fold a batch of events at once, in order."""
+        self.fold_batch(session, [(st, st.envelope.event()) for st in batch if st.envelope.aggregate == "item"])
+
+    def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
+        """The rows the batch touches are read with one query, folded, and written once each."""
+        rows = Rows(session)
+        rows.load(ItemRow, {st.envelope.aggregate_id for st, _ in events})
+        for st, ev in events:
+            with folding(st):
+                self._fold(rows, st, ev)
+        rows.write()
+
+    def _fold(self, rows: Rows, st: Stored, ev) -> None:
         env = st.envelope
-        if env.aggregate != "item":
-            return
-        ev = env.event()
         if isinstance(ev, ItemDrafted | ItemImported):
-            row = ItemRow(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category, title=ev.title,
-                          author=ev.author, status=status_after(ev), created_at=env.occurred_at,
-                          updated_at=env.occurred_at, version=st.seq)
+            row = rows.new(ItemRow, id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
+                           title=ev.title, author=ev.author, status=status_after(ev), created_at=env.occurred_at,
+                           updated_at=env.occurred_at, version=st.seq)
             if isinstance(ev, ItemImported):
                 row.imported, row.published_at, row.year = True, ev.published_at, year_of(ev.published_at)
-            session.merge(row)
+            rows.put(ItemRow, row)
             return
-        row = session.get(ItemRow, env.aggregate_id)
+        row = rows.get(ItemRow, env.aggregate_id)
         if row is None:
             return
         row.updated_at, row.version = env.occurred_at, st.seq
@@ -67,4 +90,97 @@ class ItemListing(Projection):
                 row.submission = ev.submission
             case ItemPublished():
                 row.published_at, row.year = ev.published_at, year_of(ev.published_at)
-        session.add(row)
+        rows.put(ItemRow, row)
+
+
+# ---- folding a batch (the same lines in each service's projections; gongkai/projection.py applies events one
+# at a time, so a projection keeps its batch's events until the batch's transaction commits) ----------------
+
+class Rows:
+    """The rows one batch of events touches: read with one query per table, folded in memory as plain
+    objects, and written once each when the batch commits — an INSERT for a new row, an UPDATE by key for one
+    the database held. Putting a new row under an existing key replaces it whole (as `Session.merge` did)."""
+
+    def __init__(self, session: Session):
+        self.conn = session.connection()  # the batch's transaction
+        self.rows: dict[type[SQLModel], dict[str, SimpleNamespace | None]] = defaultdict(dict)
+        self.stored: dict[type[SQLModel], set[str]] = defaultdict(set)  # keys the database holds
+        self.changed: dict[type[SQLModel], dict[str, SimpleNamespace]] = defaultdict(dict)
+
+    def load(self, model: type[SQLModel], ids) -> None:
+        table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
+        known = self.rows[model]
+        todo = [i for i in set(ids) if i not in known]
+        for start in range(0, len(todo), 500):
+            part = todo[start:start + 500]
+            for m in self.conn.execute(select_rows(table).where(table.c[key].in_(part))).mappings():
+                known[m[key]] = SimpleNamespace(**m)
+                self.stored[model].add(m[key])
+            for i in part:
+                known.setdefault(i, None)
+
+    def get(self, model: type[SQLModel], id_: str) -> SimpleNamespace | None:
+        if id_ not in self.rows[model]:
+            self.load(model, [id_])
+        return self.rows[model][id_]
+
+    @staticmethod
+    def new(model: type[SQLModel], **values) -> SimpleNamespace:
+        return SimpleNamespace(**{**_defaults(model), **values})
+
+    def put(self, model: type[SQLModel], row: SimpleNamespace) -> None:
+        id_ = getattr(row, _key(model))
+        self.rows[model][id_] = self.changed[model][id_] = row
+
+    def write(self) -> None:
+        for model, changed in self.changed.items():
+            table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
+            new = [vars(r) for k, r in changed.items() if k not in self.stored[model]]
+            old = [{f"v_{c}": v for c, v in vars(r).items()} for k, r in changed.items() if k in self.stored[model]]
+            if new:
+                self.conn.execute(insert(table), new)
+            if old:
+                self.conn.execute(update(table).where(table.c[key] == bindparam(f"v_{key}")).values(
+                    {c.name: bindparam(f"v_{c.name}") for c in table.columns if c.name != key}), old)
+
+
+_DEFAULTS: dict[type[SQLModel], dict] = {}
+
+
+def _defaults(model: type[SQLModel]) -> dict:
+    if model not in _DEFAULTS:  # the models' defaults are constants (no factories)
+        _DEFAULTS[model] = {name: f.default for name, f in model.model_fields.items() if not f.is_required()}
+    return _DEFAULTS[model]
+
+
+def _key(model: type[SQLModel]) -> str:
+    return model.__table__.primary_key.columns[0].name  # type: ignore[attr-defined]
+
+
+def defer(session: Session, projection, stored: Stored, ev: Event) -> None:
+    """Keep one event of the batch (with its payload, already validated) until the batch's transaction
+    commits, then fold them all at once with `projection.fold_batch` (in the same transaction)."""
+    key = f"gongkai.pending.{projection.name}"
+    pending = session.info.get(key)
+    if pending is None:
+        pending = session.info[key] = []
+
+        def fold(s: Session) -> None:
+            if (events := s.info.pop(key, None)) is not None:
+                projection.fold_batch(s, events)
+
+        event.listen(session, "before_commit", fold, once=True)
+        event.listen(session, "after_rollback", lambda s: s.info.pop(key, None), once=True)
+    pending.append((stored, ev))
+
+
+@contextmanager
+def folding(st: Stored):
+    """An event whose fold fails is the projection's poison (`gongkai.projection` sets it aside after a few
+    tries), not the batch's; the database's own failures stay what they are."""
+    try:
+        yield
+    except (OperationalError, Poison):
+        raise
+    except Exception as e:
+        raise Poison(st.seq, st, e) from e

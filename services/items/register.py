@@ -11,8 +11,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Field, Session, SQLModel, select
 
 from contracts.application_events import Applicant, ApplicationAnswered, ApplicationClosed, ApplicationReceived
+from contracts.envelope import Event
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
+from services.items.listing import Rows, defer, folding
 
 
 def applicant_key(org: str, applicant: Applicant) -> str:
@@ -40,20 +42,34 @@ class ApplicationRegister(Projection):
     tables = [RegisterRow]
 
     def apply(self, session: Session, st: Stored) -> None:
-        env = st.envelope
-        if env.aggregate != "application":
-            return
-        ev = env.event()
-        if isinstance(ev, ApplicationReceived):
-            session.merge(RegisterRow(id=env.aggregate_id, org=env.org, seq=st.seq,
-                                      applicant_key=applicant_key(env.org, ev.applicant),
-                                      applicant_type=ev.applicant_type, received_on=ev.received_on,
-                                      month=ev.received_on.strftime("%Y-%m"), subject=ev.subject))
-        elif isinstance(ev, ApplicationAnswered | ApplicationClosed) and (row := session.get(RegisterRow,
-                                                                                           env.aggregate_id)):
-            row.status = "answered" if isinstance(ev, ApplicationAnswered) else "closed"
-            row.outcome = ev.outcome
-            session.add(row)
+        """One event, as `gongkai.projection` hands them over: its payload is validated now (an event that
+        cannot be read fails here), its fold waits for the rest of the batch (`fold_batch`)."""
+        if st.envelope.aggregate == "application":
+            defer(session, self, st, st.envelope.event())
+
+    def apply_many(self, session: Session, batch: list[Stored]) -> None:
+        """Fold a batch of events at once, in order."""
+        self.fold_batch(session, [(st, st.envelope.event()) for st in batch
+                                  if st.envelope.aggregate == "application"])
+
+    def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
+        """The rows the batch touches are read with one query, folded, and written once each."""
+        rows = Rows(session)
+        rows.load(RegisterRow, {st.envelope.aggregate_id for st, _ in events})
+        for st, ev in events:
+            env = st.envelope
+            with folding(st):
+                if isinstance(ev, ApplicationReceived):
+                    rows.put(RegisterRow, rows.new(RegisterRow, id=env.aggregate_id, org=env.org, seq=st.seq,
+                                                   applicant_key=applicant_key(env.org, ev.applicant),
+                                                   applicant_type=ev.applicant_type, received_on=ev.received_on,
+                                                   month=ev.received_on.strftime("%Y-%m"), subject=ev.subject))
+                elif isinstance(ev, ApplicationAnswered | ApplicationClosed) and (
+                        row := rows.get(RegisterRow, env.aggregate_id)):
+                    row.status = "answered" if isinstance(ev, ApplicationAnswered) else "closed"
+                    row.outcome = ev.outcome
+                    rows.put(RegisterRow, row)
+        rows.write()
 
 
 def nth_in_month(session: Session, org: str, key: str, received_on: date, app_id: str) -> int:

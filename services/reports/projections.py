@@ -6,9 +6,15 @@ The year of an item is the year of its publication in Asia/Shanghai time.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from functools import lru_cache
+from types import SimpleNamespace
 
-from sqlalchemy import func
+from sqlalchemy import Index, bindparam, case, event, func, insert, update
+from sqlalchemy import select as select_rows
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, select
 
 from contracts import chain
@@ -38,6 +44,7 @@ from contracts.applications import (
     CaseResult,
     Outcome,
 )
+from contracts.envelope import Event
 from contracts.items import (
     ChangeRequested,
     ItemDrafted,
@@ -51,11 +58,17 @@ from contracts.lifecycle import SHANGHAI, review_open_after, status_after, year_
 from contracts.reviews import DecisionRecorded, ReviewOverdue
 from gongkai import appclock
 from gongkai.eventlog import Stored
-from gongkai.projection import Projection
+from gongkai.projection import Poison, Projection
+from gongkai.workdays import Calendar, default_calendar
 
 
 class ReportItem(SQLModel, table=True):
-    __tablename__ = "reports_items_v9"  # versioned: a changed table is a new projection, rebuilt on start
+    __tablename__ = "reports_items_v10"  # versioned: a changed table is a new projection, rebuilt on start
+    __table_args__ = (  # what /totals and the report count: by year and kind, for the city or one org
+        Index("ix_reports_items_v10_year_kind", "year", "kind", "category", "org", "month", "published_on"),
+        Index("ix_reports_items_v10_org_year_kind", "org", "year", "kind", "category", "month", "published_on"),
+        Index("ix_reports_items_v10_open_org", "review_open", "org"),
+    )
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -63,6 +76,9 @@ class ReportItem(SQLModel, table=True):
     status: str = Field(index=True)
     published_at: datetime | None = None
     year: int | None = Field(default=None, index=True)
+    # the publication's month and day in Asia/Shanghai (the year's by-month counts, "last year by this date")
+    month: int | None = None
+    published_on: date | None = None
     imported: bool = False
     review_open: bool = False
     overdue: bool = False  # the current stage passed its deadline and is still undecided
@@ -71,7 +87,7 @@ class ReportItem(SQLModel, table=True):
 class ReportApplication(SQLModel, table=True):
     """One row per application: enough to fill table 三 for any year."""
 
-    __tablename__ = "reports_applications_v9"
+    __tablename__ = "reports_applications_v10"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     applicant_type: str
@@ -90,7 +106,7 @@ class ReportApplication(SQLModel, table=True):
 class ReportCase(SQLModel, table=True):
     """One 复议 or 诉讼 (table 四), counted in the year it was filed with its result as known now."""
 
-    __tablename__ = "reports_cases_v9"
+    __tablename__ = "reports_cases_v10"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -99,7 +115,7 @@ class ReportCase(SQLModel, table=True):
 
 
 class ReportProposal(SQLModel, table=True):
-    __tablename__ = "reports_proposals_v9"
+    __tablename__ = "reports_proposals_v10"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     kind: str
@@ -110,7 +126,7 @@ class ReportProposal(SQLModel, table=True):
 class ReportText(SQLModel, table=True):
     """The latest text of each narrative section of an org's report for a year."""
 
-    __tablename__ = "reports_texts_v9"
+    __tablename__ = "reports_texts_v10"
     id: str = Field(primary_key=True)
     org: str = Field(index=True)
     year: int = Field(index=True)
@@ -121,7 +137,7 @@ class ReportText(SQLModel, table=True):
 class ReportReview(SQLModel, table=True):
     """What waits for a decision, for the leaders' pipeline: one row per item, application or table-二 record."""
 
-    __tablename__ = "reports_reviews_v9"
+    __tablename__ = "reports_reviews_v10"
     id: str = Field(primary_key=True)
     aggregate: str
     org: str = Field(index=True)
@@ -134,18 +150,110 @@ class ReportReview(SQLModel, table=True):
     overdue_recorded: bool = False
 
 
-def apply_review(session: Session, st: Stored) -> None:
-    env, ev = st.envelope, st.envelope.event()
+# ---- folding a batch (the same lines in each service's projections; gongkai/projection.py applies events one
+# at a time, so a projection keeps its batch's events until the batch's transaction commits) ----------------
+
+class Rows:
+    """The rows one batch of events touches: read with one query per table, folded in memory as plain
+    objects, and written once each when the batch commits — an INSERT for a new row, an UPDATE by key for one
+    the database held. Putting a new row under an existing key replaces it whole (as `Session.merge` did)."""
+
+    def __init__(self, session: Session):
+        self.conn = session.connection()  # the batch's transaction
+        self.rows: dict[type[SQLModel], dict[str, SimpleNamespace | None]] = defaultdict(dict)
+        self.stored: dict[type[SQLModel], set[str]] = defaultdict(set)  # keys the database holds
+        self.changed: dict[type[SQLModel], dict[str, SimpleNamespace]] = defaultdict(dict)
+
+    def load(self, model: type[SQLModel], ids) -> None:
+        table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
+        known = self.rows[model]
+        todo = [i for i in set(ids) if i not in known]
+        for start in range(0, len(todo), 500):
+            part = todo[start:start + 500]
+            for m in self.conn.execute(select_rows(table).where(table.c[key].in_(part))).mappings():
+                known[m[key]] = SimpleNamespace(**m)
+                self.stored[model].add(m[key])
+            for i in part:
+                known.setdefault(i, None)
+
+    def get(self, model: type[SQLModel], id_: str) -> SimpleNamespace | None:
+        if id_ not in self.rows[model]:
+            self.load(model, [id_])
+        return self.rows[model][id_]
+
+    @staticmethod
+    def new(model: type[SQLModel], **values) -> SimpleNamespace:
+        return SimpleNamespace(**{**_defaults(model), **values})
+
+    def put(self, model: type[SQLModel], row: SimpleNamespace) -> None:
+        id_ = getattr(row, _key(model))
+        self.rows[model][id_] = self.changed[model][id_] = row
+
+    def write(self) -> None:
+        for model, changed in self.changed.items():
+            table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
+            new = [vars(r) for k, r in changed.items() if k not in self.stored[model]]
+            old = [{f"v_{c}": v for c, v in vars(r).items()} for k, r in changed.items() if k in self.stored[model]]
+            if new:
+                self.conn.execute(insert(table), new)
+            if old:
+                self.conn.execute(update(table).where(table.c[key] == bindparam(f"v_{key}")).values(
+                    {c.name: bindparam(f"v_{c.name}") for c in table.columns if c.name != key}), old)
+
+
+_DEFAULTS: dict[type[SQLModel], dict] = {}
+
+
+def _defaults(model: type[SQLModel]) -> dict:
+    if model not in _DEFAULTS:  # the models' defaults are constants (no factories)
+        _DEFAULTS[model] = {name: f.default for name, f in model.model_fields.items() if not f.is_required()}
+    return _DEFAULTS[model]
+
+
+def _key(model: type[SQLModel]) -> str:
+    return model.__table__.primary_key.columns[0].name  # type: ignore[attr-defined]
+
+
+def defer(session: Session, projection, stored: Stored, ev: Event) -> None:
+    """Keep one event of the batch (with its payload, already validated) until the batch's transaction
+    commits, then fold them all at once with `projection.fold_batch` (in the same transaction)."""
+    key = f"gongkai.pending.{projection.name}"
+    pending = session.info.get(key)
+    if pending is None:
+        pending = session.info[key] = []
+
+        def fold(s: Session) -> None:
+            if (events := s.info.pop(key, None)) is not None:
+                projection.fold_batch(s, events)
+
+        event.listen(session, "before_commit", fold, once=True)
+        event.listen(session, "after_rollback", lambda s: s.info.pop(key, None), once=True)
+    pending.append((stored, ev))
+
+
+@contextmanager
+def folding(st: Stored):
+    """An event whose fold fails is the projection's poison (`gongkai.projection` sets it aside after a few
+    tries), not the batch's; the database's own failures stay what they are."""
+    try:
+        yield
+    except (OperationalError, Poison):
+        raise
+    except Exception as e:
+        raise Poison(st.seq, st, e) from e
+
+
+def apply_review(rows: Rows, env, ev) -> None:
     if isinstance(ev, ItemDrafted | ApplicationReceived):
-        session.merge(ReportReview(id=env.aggregate_id, aggregate=env.aggregate, org=env.org,
-                                   title=getattr(ev, "title", None) or getattr(ev, "subject", "")))
+        rows.put(ReportReview, rows.new(ReportReview, id=env.aggregate_id, aggregate=env.aggregate, org=env.org,
+                                        title=getattr(ev, "title", None) or getattr(ev, "subject", "")))
         return
-    row = session.get(ReportReview, env.aggregate_id)
+    row = rows.get(ReportReview, env.aggregate_id)
     if row is None:
         if not isinstance(ev, Section2Submitted):
             return
-        row = ReportReview(id=env.aggregate_id, aggregate="record", org=env.org,
-                           title=f"{ev.year}年度报告第二部分数据")
+        row = rows.new(ReportReview, id=env.aggregate_id, aggregate="record", org=env.org,
+                       title=f"{ev.year}年度报告第二部分数据")
     if isinstance(ev, ItemRevised) and "title" in ev.changes:
         row.title = str(ev.changes["title"])
     elif isinstance(ev, ItemSubmitted | ChangeRequested | AnswerSubmitted | Section2Submitted):
@@ -163,13 +271,13 @@ def apply_review(session: Session, st: Stored) -> None:
     row.open = review_open_after(ev, row.open)
     if not row.open:
         row.stage = None
-    session.add(row)
+    rows.put(ReportReview, row)
 
 
 class ReportClosed(SQLModel, table=True):
     """A closed year: the report's figures as they were when the office closed it."""
 
-    __tablename__ = "reports_closed_v9"
+    __tablename__ = "reports_closed_v10"
     id: str = Field(primary_key=True)  # <org>-<year>
     org: str = Field(index=True)
     year: int
@@ -182,7 +290,7 @@ class ReportClosed(SQLModel, table=True):
 class ReportSection2(SQLModel, table=True):
     """An org's table-二 figures for a year: the last submitted, and the approved ones the report shows."""
 
-    __tablename__ = "reports_section2_v9"
+    __tablename__ = "reports_section2_v10"
     id: str = Field(primary_key=True)  # <org>-<year>
     org: str = Field(index=True)
     year: int = Field(index=True)
@@ -190,16 +298,15 @@ class ReportSection2(SQLModel, table=True):
     approved: str | None = None
 
 
-def apply_section2(session: Session, st: Stored) -> None:
-    env, ev = st.envelope, st.envelope.event()
+def apply_section2(rows: Rows, env, ev) -> None:
     if isinstance(ev, Section2Submitted):
-        row = session.get(ReportSection2, env.aggregate_id) or ReportSection2(id=env.aggregate_id, org=env.org,
-                                                                              year=ev.year)
+        row = rows.get(ReportSection2, env.aggregate_id) or rows.new(ReportSection2, id=env.aggregate_id,
+                                                                     org=env.org, year=ev.year)
         row.submitted = ev.figures.model_dump_json()
-        session.add(row)
-    elif isinstance(ev, Section2Approved) and (row := session.get(ReportSection2, env.aggregate_id)):
+        rows.put(ReportSection2, row)
+    elif isinstance(ev, Section2Approved) and (row := rows.get(ReportSection2, env.aggregate_id)):
         row.approved = row.submitted
-        session.add(row)
+        rows.put(ReportSection2, row)
 
 
 def section2_figures(session: Session, *, year: int, org: str) -> Section2Figures | None:
@@ -212,34 +319,33 @@ def narrative(session: Session, *, year: int, org: str) -> dict[str, str]:
     return {r.section: r.text for r in rows}
 
 
-def apply_proposal(session: Session, st: Stored) -> None:
-    env, ev = st.envelope, st.envelope.event()
+def apply_proposal(rows: Rows, env, ev) -> None:
     if isinstance(ev, ProposalReceived):
-        session.merge(ReportProposal(id=env.aggregate_id, org=env.org, kind=ev.kind,
-                                     received_year=ev.received_on.year))
-    elif isinstance(ev, ProposalAnswered) and (row := session.get(ReportProposal, env.aggregate_id)):
+        rows.put(ReportProposal, rows.new(ReportProposal, id=env.aggregate_id, org=env.org, kind=ev.kind,
+                                          received_year=ev.received_on.year))
+    elif isinstance(ev, ProposalAnswered) and (row := rows.get(ReportProposal, env.aggregate_id)):
         row.answered_year = ev.answered_on.year
-        session.add(row)
+        rows.put(ReportProposal, row)
 
 
-def apply_application(session: Session, st: Stored) -> None:
-    env, ev = st.envelope, st.envelope.event()
+def apply_application(rows: Rows, env, ev) -> None:
     if isinstance(ev, CaseRecorded):
-        session.merge(ReportCase(id=ev.case_id, org=env.org, kind=ev.kind, filed_year=ev.filed_on.year,
-                                 result=ev.result))
+        rows.put(ReportCase, rows.new(ReportCase, id=ev.case_id, org=env.org, kind=ev.kind,
+                                      filed_year=ev.filed_on.year, result=ev.result))
         return
     if isinstance(ev, CaseDecided):
-        if case := session.get(ReportCase, ev.case_id):
+        if case := rows.get(ReportCase, ev.case_id):
             case.result = ev.result
-            session.add(case)
+            rows.put(ReportCase, case)
         return
     if isinstance(ev, ApplicationReceived):
-        session.merge(ReportApplication(
+        rows.put(ReportApplication, rows.new(
+            ReportApplication,
             id=env.aggregate_id, org=env.org, applicant_type=ev.applicant_type, received_on=ev.received_on,
             received_year=ev.received_on.year, clock=json.dumps([{"kind": "received", "on": str(ev.received_on)}]),
             due_on=_due([{"kind": "received", "on": str(ev.received_on)}])))
         return
-    row = session.get(ReportApplication, env.aggregate_id)
+    row = rows.get(ReportApplication, env.aggregate_id)
     if row is None:
         return
     row.review_open = review_open_after(ev, row.review_open)
@@ -256,33 +362,32 @@ def apply_application(session: Session, st: Stored) -> None:
             row.outcome, row.finished_on, row.finished_year = ev.outcome, ev.answered_on, ev.answered_on.year
         case ApplicationClosed():
             row.outcome, row.finished_on, row.finished_year = ev.outcome, ev.closed_on, ev.closed_on.year
-    session.add(row)
+    rows.put(ReportApplication, row)
 
 
 def _due(steps: list[dict]) -> date | None:
+    return _due_of(json.dumps(steps), default_calendar())
+
+
+@lru_cache(maxsize=8192)
+def _due_of(clock: str, calendar: Calendar) -> date | None:
+    """The reply due date of a clock (its JSON), remembered: most applications share their few steps' dates."""
     try:
-        return appclock.clock([appclock.ClockEvent(**s) for s in steps]).reply_due_on
+        return appclock.clock([appclock.ClockEvent(**s) for s in json.loads(clock)], calendar=calendar).reply_due_on
     except (appclock.ClockError, ValueError):
         return None
 
 
 def cases_table(session: Session, *, year: int, org: str | None) -> dict[str, int]:
     """Table 四: the year's cases by kind and result, with the totals (T4-1…T4-3 hold by construction)."""
-    q = select(ReportCase.kind, ReportCase.result, func.count()).where(ReportCase.filed_year == year)
-    if org:
-        q = q.where(ReportCase.org == org)
+    q = _counting(session, "cases", org, ReportCase.org, lambda: select(
+        ReportCase.kind, ReportCase.result, func.count()).where(ReportCase.filed_year == bindparam("year"))
+        .group_by(ReportCase.kind, ReportCase.result), year=year)
     cells = dict.fromkeys(TABLE4_COLUMNS, 0)
-    for kind, result, n in session.exec(q.group_by(ReportCase.kind, ReportCase.result)).all():
+    for kind, result, n in q.all():
         cells[TABLE4_KEYS[(CaseKind(kind), CaseResult(result))]] += n
         cells[TABLE4_TOTAL_KEYS[CaseKind(kind)]] += n
     return cells
-
-
-def _published(session: Session, year: int, org: str | None, kind: ItemKind) -> list[datetime]:
-    q = select(ReportItem.published_at).where(ReportItem.year == year, ReportItem.kind == kind)
-    if org:
-        q = q.where(ReportItem.org == org)
-    return [p if p.tzinfo else p.replace(tzinfo=UTC) for p in session.exec(q).all() if p]
 
 
 def trends(session: Session, *, year: int, org: str | None, today: date | None = None) -> dict:
@@ -291,117 +396,173 @@ def trends(session: Session, *, year: int, org: str | None, today: date | None =
     same_day = date(year - 1, today.month, min(today.day, 28 if today.month == 2 else today.day)) \
         if year == today.year else date(year - 1, 12, 31)
 
-    def by_month(moments: list[datetime]) -> dict[str, int]:
-        months = dict.fromkeys([str(m) for m in range(1, 13)], 0)
-        for m in moments:
-            months[str(m.astimezone(SHANGHAI).month)] += 1
-        return months
-
-    def upto(moments: list[datetime]) -> int:
-        return sum(1 for m in moments if m.astimezone(SHANGHAI).date() <= same_day)
-
-    by_org = select(ReportItem.org, func.count()).where(ReportItem.year == year,
-                                                        ReportItem.kind == ItemKind.PROACTIVE)
-    apps = select(ReportApplication.received_on, ReportApplication.finished_on)
-    if org:
-        by_org, apps = by_org.where(ReportItem.org == org), apps.where(ReportApplication.org == org)
-    received = session.exec(apps).all()
-    last = {k: _published(session, year - 1, org, k) for k in (ItemKind.PROACTIVE, ItemKind.INTERPRETATION,
-                                                                ItemKind.RESPONSE)}
+    last = year - 1
+    months = {y: dict.fromkeys([str(m) for m in range(1, 13)], 0) for y in (year, last)}
+    for y, month, n in _counting(session, "by_month", org, ReportItem.org, lambda: select(
+            ReportItem.year, ReportItem.month, func.count()).where(
+            ReportItem.year.in_([bindparam("year"), bindparam("last")]),  # type: ignore[union-attr]
+            ReportItem.kind == ItemKind.PROACTIVE).group_by(ReportItem.year, ReportItem.month),
+            year=year, last=last).all():
+        months[y][str(month)] += n
+    by_org = _counting(session, "by_org", org, ReportItem.org, lambda: select(ReportItem.org, func.count()).where(
+        ReportItem.year == bindparam("year"), ReportItem.kind == ItemKind.PROACTIVE).group_by(ReportItem.org),
+        year=year).all()
+    upto = dict(_counting(session, "upto", org, ReportItem.org, lambda: select(ReportItem.kind, func.count()).where(
+        ReportItem.year == bindparam("last"), ReportItem.published_on <= bindparam("same_day")).group_by(
+        ReportItem.kind), last=last, same_day=same_day).all())
+    apps_new, apps_answered = _counting(session, "apps_upto", org, ReportApplication.org, lambda: select(
+        _count_if((ReportApplication.received_year == bindparam("last"))
+                  & (ReportApplication.received_on <= bindparam("same_day"))),
+        _count_if((ReportApplication.finished_year == bindparam("last"))
+                  & (ReportApplication.finished_on <= bindparam("same_day")))), last=last, same_day=same_day).one()
     return {
-        "by_month": by_month(_published(session, year, org, ItemKind.PROACTIVE)),
-        "last_year_by_month": by_month(last[ItemKind.PROACTIVE]),
-        "by_org": dict(session.exec(by_org.group_by(ReportItem.org)).all()),
+        "by_month": months[year],
+        "last_year_by_month": months[year - 1],
+        "by_org": dict(by_org),
         "last_year_same_date": {
-            "as_of": same_day.isoformat(), "proactive": upto(last[ItemKind.PROACTIVE]),
-            "interpretations": upto(last[ItemKind.INTERPRETATION]), "responses": upto(last[ItemKind.RESPONSE]),
-            "applications_new": sum(1 for r, _ in received if r.year == year - 1 and r <= same_day),
-            "applications_answered": sum(1 for _, f in received if f and f.year == year - 1 and f <= same_day)},
+            "as_of": same_day.isoformat(), "proactive": upto.get(ItemKind.PROACTIVE, 0),
+            "interpretations": upto.get(ItemKind.INTERPRETATION, 0), "responses": upto.get(ItemKind.RESPONSE, 0),
+            "applications_new": apps_new, "applications_answered": apps_answered},
     }
 
 
 def fees_collected(session: Session, *, year: int, org: str | None) -> dict[str, int]:
     """信息处理费 paid in the year."""
-    q = select(func.count(), func.coalesce(func.sum(ReportApplication.fee_yuan), 0)).where(
-        ReportApplication.fee_paid_year == year, ReportApplication.fee_yuan > 0)
-    if org:
-        q = q.where(ReportApplication.org == org)
-    count, total = session.exec(q).one()
+    count, total = _counting(session, "fees", org, ReportApplication.org, lambda: select(
+        func.count(), func.coalesce(func.sum(ReportApplication.fee_yuan), 0)).where(
+        ReportApplication.fee_paid_year == bindparam("year"), ReportApplication.fee_yuan > 0), year=year).one()
     return {"charged_count": count, "charged_yuan": int(total)}
 
 
 def proposals_count(session: Session, *, year: int, org: str | None) -> dict:
-    out = {}
-    for kind in ("npc_suggestion", "cppcc_proposal"):
-        base = select(func.count()).select_from(ReportProposal).where(ReportProposal.kind == kind)
+    kinds = ("npc_suggestion", "cppcc_proposal")
+    q = _counting(session, "proposals", org, ReportProposal.org, lambda: select(
+        ReportProposal.kind, _count_if(ReportProposal.received_year == bindparam("year")),
+        _count_if(ReportProposal.answered_year == bindparam("year"))).where(
+        ReportProposal.kind.in_(kinds)).group_by(ReportProposal.kind), year=year)  # type: ignore[attr-defined]
+    got = {kind: (received, answered) for kind, received, answered in q}
+    return {kind: {"received": got.get(kind, (0, 0))[0], "answered": got.get(kind, (0, 0))[1]} for kind in kinds}
+
+
+_COUNTING: dict[tuple[str, bool], object] = {}
+
+
+def _counting(session: Session, name: str, org: str | None, org_column, build, **params):
+    """The rows of one of the counting queries, for the city or one org (`org` falsy: all), in the session's
+    transaction. Each query is built once per shape, with bind parameters: building a statement costs
+    SQLAlchemy several times what the database needs to answer these small aggregates."""
+    key = (name, bool(org))
+    statement = _COUNTING.get(key)
+    if statement is None:
+        statement = build()
         if org:
-            base = base.where(ReportProposal.org == org)
-        out[kind] = {"received": session.exec(base.where(ReportProposal.received_year == year)).one(),
-                     "answered": session.exec(base.where(ReportProposal.answered_year == year)).one()}
-    return out
+            statement = statement.where(org_column == bindparam("org"))
+        _COUNTING[key] = statement
+    if org:
+        params["org"] = org
+    return session.connection().execute(statement, params)
+
+
+def _count_if(condition):
+    """COUNT(*) FILTER (WHERE condition), in SQL that SQLite and PostgreSQL both speak."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def applications_table(session: Session, *, year: int, org: str | None) -> dict:
     """Table 三 of `year`, counted from the register: every cell, and T3-1 holds by construction — an
     application open at the end of a year is carried forward and is the next year's carried-over."""
-    q = select(ReportApplication).where(ReportApplication.received_year <= year).where(
-        (ReportApplication.finished_year == None) | (ReportApplication.finished_year >= year))  # noqa: E711
-    if org:
-        q = q.where(ReportApplication.org == org)
+    kinds = (ReportApplication.applicant_type, ReportApplication.received_year, ReportApplication.finished_year,
+             ReportApplication.outcome)
+    q = _counting(session, "table3", org, ReportApplication.org, lambda: select(*kinds, func.count()).where(
+        ReportApplication.received_year <= bindparam("year")).where(
+        (ReportApplication.finished_year == None)  # noqa: E711
+        | (ReportApplication.finished_year >= bindparam("year"))).group_by(*kinds), year=year)
     columns = [t.value for t in ApplicantType]
     rows = ["new_applications", "carried_over_from_last_year", *[o.value for o in Outcome], "results_total",
             "carried_forward_to_next_year"]
     table = {r: dict.fromkeys([*columns, "total"], 0) for r in rows}
 
-    def count(row: str, column: str) -> None:
-        table[row][column] += 1
-        table[row]["total"] += 1
+    def count(row: str, column: str, n: int) -> None:
+        table[row][column] += n
+        table[row]["total"] += n
 
-    for a in session.exec(q).all():
-        count("new_applications" if a.received_year == year else "carried_over_from_last_year", a.applicant_type)
-        if a.finished_year == year:
-            count(a.outcome, a.applicant_type)
-            count("results_total", a.applicant_type)
+    # counted by kind: applicant type, year received, year finished and how
+    for applicant_type, received_year, finished_year, outcome, n in q.all():
+        count("new_applications" if received_year == year else "carried_over_from_last_year", applicant_type, n)
+        if finished_year == year:
+            count(outcome, applicant_type, n)
+            count("results_total", applicant_type, n)
         else:
-            count("carried_forward_to_next_year", a.applicant_type)
+            count("carried_forward_to_next_year", applicant_type, n)
     return table
 
 
 class AnnualTotals(Projection):
-    name = "reports.totals.v9"
+    name = "reports.totals.v10"
     tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2, ReportClosed,
               ReportReview]
 
     def apply(self, session: Session, st: Stored) -> None:
-        env = st.envelope
-        apply_review(session, st)
+        """One event, as `gongkai.projection` hands them over: its payload is validated now (an event that
+        cannot be read fails here), its fold waits for the rest of the batch (`fold_batch`)."""
+        defer(session, self, st, st.envelope.event())
+
+    def apply_many(self, session: Session, batch: list[Stored]) -> None:
+        """Fold a batch of events at once, in order."""
+        self.fold_batch(session, [(st, st.envelope.event()) for st in batch])
+
+    def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
+        """The rows the batch touches are read with one query per table, folded, and written once each."""
+        rows = Rows(session)
+        wanted: dict[type[SQLModel], set[str]] = defaultdict(set)
+        for st, ev in events:
+            env = st.envelope
+            wanted[ReportReview].add(env.aggregate_id)
+            table = {"item": ReportItem, "application": ReportApplication, "proposal": ReportProposal,
+                     "record": ReportSection2}.get(env.aggregate)
+            if table is not None:
+                wanted[table].add(env.aggregate_id)
+            if isinstance(ev, CaseRecorded | CaseDecided):
+                wanted[ReportCase].add(ev.case_id)
+            elif isinstance(ev, ReportYearClosed):
+                wanted[ReportClosed].add(f"{env.org}-{ev.year}")
+            elif isinstance(ev, ReportTextSet):
+                wanted[ReportText].add(f"{env.org}|{ev.year}|{ev.section}")
+        for table, ids in wanted.items():
+            rows.load(table, ids)
+        for st, ev in events:
+            with folding(st):
+                self._fold(rows, st.envelope, ev)
+        rows.write()
+
+    def _fold(self, rows: Rows, env, ev) -> None:
+        apply_review(rows, env, ev)
         if env.aggregate == "application":
-            return apply_application(session, st)
+            return apply_application(rows, env, ev)
         if env.aggregate == "proposal":
-            return apply_proposal(session, st)
+            return apply_proposal(rows, env, ev)
         if env.aggregate == "record":
-            return apply_section2(session, st)
+            return apply_section2(rows, env, ev)
         if env.aggregate == "report":
-            ev = env.event()
             if isinstance(ev, ReportYearClosed):
-                session.merge(ReportClosed(id=f"{env.org}-{ev.year}", org=env.org, year=ev.year, digest=ev.digest,
-                                           figures=json.dumps(ev.figures, ensure_ascii=False),
-                                           closed_at=env.occurred_at, closed_by=ev.closed_by))
+                rows.put(ReportClosed, rows.new(ReportClosed, id=f"{env.org}-{ev.year}", org=env.org, year=ev.year,
+                                                digest=ev.digest, figures=json.dumps(ev.figures, ensure_ascii=False),
+                                                closed_at=env.occurred_at, closed_by=ev.closed_by))
             if isinstance(ev, ReportTextSet):
-                session.merge(ReportText(id=f"{env.org}|{ev.year}|{ev.section}", org=env.org, year=ev.year,
-                                         section=ev.section, text=ev.text))
+                rows.put(ReportText, rows.new(ReportText, id=f"{env.org}|{ev.year}|{ev.section}", org=env.org,
+                                              year=ev.year, section=ev.section, text=ev.text))
             return None
         if env.aggregate != "item":
             return
-        ev = env.event()
         if isinstance(ev, ItemDrafted | ItemImported):
-            row = ReportItem(id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
-                             status=status_after(ev))
+            row = rows.new(ReportItem, id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
+                           status=status_after(ev))
             if isinstance(ev, ItemImported):
-                row.imported, row.published_at, row.year = True, ev.published_at, year_of(ev.published_at)
-            session.merge(row)
+                row.imported = True
+                _published_at(row, ev.published_at)
+            rows.put(ReportItem, row)
             return
-        row = session.get(ReportItem, env.aggregate_id)
+        row = rows.get(ReportItem, env.aggregate_id)
         if row is None:
             return
         row.status = status_after(ev) or row.status
@@ -413,39 +574,51 @@ class AnnualTotals(Projection):
         if isinstance(ev, ItemRevised) and "category" in ev.changes:
             row.category = ev.changes["category"]  # type: ignore[assignment]
         elif isinstance(ev, ItemPublished):
-            row.published_at, row.year = ev.published_at, year_of(ev.published_at)
-        session.add(row)
+            _published_at(row, ev.published_at)
+        rows.put(ReportItem, row)
+
+
+def _published_at(row: SimpleNamespace, moment: datetime) -> None:
+    """The publication's moment, its statistical year, and its month and day in Asia/Shanghai."""
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(SHANGHAI)
+    row.published_at, row.year, row.month, row.published_on = moment, year_of(moment), local.month, local.date()
+
+
+def year_counts(session: Session, *, year: int, org: str | None, categories: dict[str, str]) -> dict:
+    """What the year's report counts: items published in the year by kind and category, table 三."""
+    # published in the year, whatever happened to it later (a retraction keeps its place in the year's count)
+    published = _counting(session, "published", org, ReportItem.org, lambda: select(
+        ReportItem.kind, ReportItem.category, func.count()).where(ReportItem.year == bindparam("year")).group_by(
+        ReportItem.kind, ReportItem.category), year=year).all()
+    by_category = {code: 0 for code in categories}
+    by_kind = {k.value: 0 for k in ItemKind}
+    for kind, category, n in published:
+        by_kind[kind] = by_kind.get(kind, 0) + n
+        if kind == ItemKind.PROACTIVE and category:
+            by_category[category] = by_category.get(category, 0) + n
+    return {"by_kind": by_kind, "by_category": by_category,
+            "category_names": {c: categories.get(c, c) for c in by_category},
+            "table3": applications_table(session, year=year, org=org)}
 
 
 def totals(session: Session, *, year: int, org: str | None, categories: dict[str, str], position: int) -> dict:
     """The year's totals in the shape of DESIGN.md's `GET /totals`."""
-    # published in the year, whatever happened to it later (a retraction keeps its place in the year's count)
-    published = select(ReportItem.kind, ReportItem.category, func.count()).where(ReportItem.year == year)
-    in_review = select(func.count()).select_from(ReportItem).where(ReportItem.review_open)
-    overdue = select(func.count()).select_from(ReportItem).where(ReportItem.review_open, ReportItem.overdue)
-    if org:
-        published = published.where(ReportItem.org == org)
-        in_review = in_review.where(ReportItem.org == org)
-        overdue = overdue.where(ReportItem.org == org)
-    table3 = applications_table(session, year=year, org=org)
-    pending = select(func.count()).select_from(ReportApplication).where(ReportApplication.finished_on == None)  # noqa: E711
-    late = pending.where(ReportApplication.due_on < datetime.now(SHANGHAI).date())
-    if org:
-        pending, late = pending.where(ReportApplication.org == org), late.where(ReportApplication.org == org)
-    open_apps, overdue_apps = session.exec(pending).one(), session.exec(late).one()
-    by_category = {code: 0 for code in categories}
-    by_kind = {k.value: 0 for k in ItemKind}
-    for kind, category, n in session.exec(published.group_by(ReportItem.kind, ReportItem.category)).all():
-        by_kind[kind] = by_kind.get(kind, 0) + n
-        if kind == ItemKind.PROACTIVE and category:
-            by_category[category] = by_category.get(category, 0) + n
+    counts = year_counts(session, year=year, org=org, categories=categories)
+    table3, by_kind, by_category = counts["table3"], counts["by_kind"], counts["by_category"]
+    # applications not finished, and of them those past their reply date
+    open_apps, overdue_apps = _counting(session, "pending", org, ReportApplication.org, lambda: select(
+        func.count(), _count_if(ReportApplication.due_on < bindparam("today"))).select_from(ReportApplication).where(
+        ReportApplication.finished_on == None), today=datetime.now(SHANGHAI).date()).one()  # noqa: E711
+    # items in review, and of them those past their stage's deadline
+    items_in_review, items_overdue = _counting(session, "in_review", org, ReportItem.org, lambda: select(
+        func.count(), _count_if(ReportItem.overdue)).select_from(ReportItem).where(ReportItem.review_open)).one()
     extra = trends(session, year=year, org=org)
     return {
         "year": year,
         "org": org,
         "proactive": {"total": by_kind[ItemKind.PROACTIVE], "by_category": by_category,
                       "by_month": extra.pop("by_month"),
-                      "category_names": {c: categories.get(c, c) for c in by_category}},
+                      "category_names": counts["category_names"]},
         "interpretations": by_kind[ItemKind.INTERPRETATION],
         "responses": by_kind[ItemKind.RESPONSE],
         "applications": {
@@ -462,8 +635,8 @@ def totals(session: Session, *, year: int, org: str | None, categories: dict[str
         "cases": cases_table(session, year=year, org=org),
         "proposals": proposals_count(session, year=year, org=org),
         "fees": fees_collected(session, year=year, org=org),
-        "in_review": session.exec(in_review).one() + open_apps,
-        "overdue": session.exec(overdue).one() + overdue_apps,
+        "in_review": items_in_review + open_apps,
+        "overdue": items_overdue + overdue_apps,
         "position": position,
     }
 

@@ -7,25 +7,37 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 
 from contracts.application_events import Section2Figures
+from contracts.items import ItemKind
 from contracts.lifecycle import SHANGHAI
 from gongkai.deployment import Deployment
-from services.reports.projections import narrative, section2_figures, totals
+from services.reports.projections import (
+    cases_table,
+    fees_collected,
+    narrative,
+    proposals_count,
+    section2_figures,
+    year_counts,
+)
 from services.reports.report_data import Contact, Fees, Proactive, ReportData, Section2
 
 
 def build(session: Session, *, year: int, org: str, deployment: Deployment, categories: dict[str, str],
           position: int) -> ReportData:
-    t = totals(session, year=year, org=org, categories=categories, position=position)
+    # the year's counts as `GET /totals` gives them, without what only the dashboard shows (trends, open work)
+    t = year_counts(session, year=year, org=org, categories=categories)
     cfg = deployment.org(org)
     figures = section2_figures(session, year=year, org=org)
-    p = t["proactive"]
+    by_kind = t["by_kind"]
     return ReportData(
         year=year, org=org, org_name=cfg.display_name,
         contact=Contact(**{k: v for k, v in cfg.contact.items() if k in Contact.model_fields}),
-        proactive=Proactive(total=p["total"], by_category=p["by_category"], category_names=p["category_names"],
-                            interpretations=t["interpretations"], responses=t["responses"]),
-        applications=t["applications"]["table3"], review_litigation=t["cases"], proposals=t["proposals"],
-        fees=Fees(**t["fees"]), narrative=narrative(session, year=year, org=org), section2=section2_of(figures),
+        proactive=Proactive(total=by_kind[ItemKind.PROACTIVE], by_category=t["by_category"],
+                            category_names=t["category_names"], interpretations=by_kind[ItemKind.INTERPRETATION],
+                            responses=by_kind[ItemKind.RESPONSE]),
+        applications=t["table3"], review_litigation=cases_table(session, year=year, org=org),
+        proposals=proposals_count(session, year=year, org=org),
+        fees=Fees(**fees_collected(session, year=year, org=org)), narrative=narrative(session, year=year, org=org),
+        section2=section2_of(figures),
         signed_on=datetime.now(SHANGHAI).date(), generated_at=datetime.now(UTC),
         position=position)
 

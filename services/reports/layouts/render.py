@@ -11,6 +11,7 @@ the preface's "报告全文共由N部分组成" cannot disagree.
 
 from __future__ import annotations
 
+import copy
 import html
 import io
 import json
@@ -331,10 +332,20 @@ def _set_font(element, name: str) -> None:
 
 
 def _run(paragraph, text: str, font: str, size: Pt, *, bold: bool = False) -> None:
-    run = paragraph.add_run(text)
-    _set_font(run._r, font)
-    run.font.size = size
-    run.font.bold = bold
+    # a report has hundreds of runs in a few styles: each style's w:rPr is made once (as python-docx makes
+    # it) and copied, which is the same XML for a fraction of the work
+    rpr = _RUN_PROPERTIES.get((font, size, bold))
+    if rpr is None:
+        run = paragraph.add_run(text)
+        _set_font(run._r, font)
+        run.font.size = size
+        run.font.bold = bold
+        _RUN_PROPERTIES[(font, size, bold)] = copy.deepcopy(run._r.rPr)
+        return
+    paragraph.add_run(text)._r.insert(0, copy.deepcopy(rpr))
+
+
+_RUN_PROPERTIES: dict[tuple[str, int, bool], object] = {}
 
 
 def _prepare_styles(d) -> None:
@@ -413,9 +424,10 @@ def _column_widths(d, t, table: Table) -> None:
     section = d.sections[-1]
     usable = section.page_width - section.left_margin - section.right_margin
     t.autofit = False
-    for c, column in enumerate(t.columns):
+    cells = t._cells  # the grid, walked once (`_Column.cells` walks the whole table for each column)
+    for c in range(table.width):
         width = int(usable * shares[c] / sum(shares))
-        for cell in column.cells:
+        for cell in cells[c::table.width]:
             cell.width = width
 
 
@@ -427,21 +439,29 @@ def _docx_table(d, table: Table) -> None:
     for r in range(top):
         _repeat_as_header(t.rows[r])
     _column_widths(d, t, table)
+    # `Table.cell` walks the whole table at each call; here the grid is walked once before the merges (whose
+    # corners are never inside an earlier merge: merged areas do not overlap) and once after them, for the text
+    width, rows = table.width, top + len(table.body)
+    before = t._cells
     for r, c, cell in table.placed_header():
-        target = t.cell(r, c)
         if cell.colspan > 1 or cell.rowspan > 1:
-            target = target.merge(t.cell(r + cell.rowspan - 1, c + cell.colspan - 1))
-        _cell_text(target, cell.text, header=True)
+            before[r * width + c].merge(before[(r + cell.rowspan - 1) * width + c + cell.colspan - 1])
     for n, row in enumerate(table.body):
-        r = top + n
         if row.label_only:
-            merged = t.cell(r, 0).merge(t.cell(r, table.width - 1))
-            _cell_text(merged, row.labels[0], level=row.level, center=False)
+            before[(top + n) * width].merge(before[(top + n) * width + width - 1])
+    after = t._cells
+    grid = [after[r * width:(r + 1) * width] for r in range(rows)]
+    for r, c, cell in table.placed_header():
+        _cell_text(grid[r][c], cell.text, header=True)
+    for n, row in enumerate(table.body):
+        cells = grid[top + n]
+        if row.label_only:
+            _cell_text(cells[0], row.labels[0], level=row.level, center=False)
             continue
         for c, text in enumerate(row.labels):
-            _cell_text(t.cell(r, c), text, level=row.level if c == 0 else 0, center=False)
+            _cell_text(cells[c], text, level=row.level if c == 0 else 0, center=False)
         for c, text in enumerate(row.values, len(row.labels)):
-            _cell_text(t.cell(r, c), text)
+            _cell_text(cells[c], text)
     d.add_paragraph()  # Word needs a paragraph between two tables, or it joins them
 
 
