@@ -144,7 +144,7 @@ async def p5_org(nats_url: str, tmp: Path, year: int, n_items: int = 100_000, li
     return below("P5.report_org_docx", statistics.median(times), "s", limit, notes, digits=2)
 
 
-async def run(quick: bool, emit) -> None:
+async def run(quick: bool, emit, sqlite_rates: dict | None = None) -> None:
     """Measure and `emit` P3 (SQLite, PostgreSQL) and P5 (one org of 100,000 items)."""
     n_events = 30_000 if quick else 300_000
     tmp = Path(tempfile.mkdtemp(prefix="gongkai-bench-fold-"))
@@ -164,6 +164,8 @@ async def run(quick: bool, emit) -> None:
         say(f"P3 ceiling: {ceiling['ceiling']:,.0f} msg/s; folding on SQLite")
         problems: list[str] = []
         rates = await fold_all(nats.url, lambda svc: f"sqlite:///{tmp / 'db' / f'{svc}.sqlite'}", problems)
+        if sqlite_rates is not None:
+            sqlite_rates.update(rates)
         out(p3_figure("P3.fold_sqlite", rates, ceiling, load, "SQLite, a file per service as `gongkai up` keeps them",
                       problems))
         try:

@@ -50,10 +50,11 @@ def main() -> int:
         print("\n".join(fig.lines()), flush=True)
 
     t0 = time.perf_counter()
-    if args.only in (None, "stack"):
-        asyncio.run(figures_stack.run(args.quick, emit))
+    rates: dict[str, float] = {}  # P3's fold rates on SQLite, for what P4 should take
     if args.only in (None, "fold"):
-        asyncio.run(figures_fold.run(args.quick, emit))
+        asyncio.run(figures_fold.run(args.quick, emit, rates))
+    if args.only in (None, "stack"):
+        asyncio.run(figures_stack.run(args.quick, emit, rates))
     ok = sum(f.ok for f in figures)
     say(f"done in {time.perf_counter() - t0:.0f} s")
     print(f"SUMMARY {ok} ok {len(figures) - ok} short", flush=True)

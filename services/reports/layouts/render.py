@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import docx
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -331,7 +332,8 @@ def _set_font(element, name: str) -> None:
         rfonts.attrib.pop(qn(attr), None)
 
 
-def _run(paragraph, text: str, font: str, size: Pt, *, bold: bool = False) -> None:
+def _run(paragraph, text: str, font: str, size: Pt, *, bold: bool = False):
+    """Add a run of `text`; returns its `w:r` element."""
     # a report has hundreds of runs in a few styles: each style's w:rPr is made once (as python-docx makes
     # it) and copied, which is the same XML for a fraction of the work
     rpr = _RUN_PROPERTIES.get((font, size, bold))
@@ -341,8 +343,10 @@ def _run(paragraph, text: str, font: str, size: Pt, *, bold: bool = False) -> No
         run.font.size = size
         run.font.bold = bold
         _RUN_PROPERTIES[(font, size, bold)] = copy.deepcopy(run._r.rPr)
-        return
-    paragraph.add_run(text)._r.insert(0, copy.deepcopy(rpr))
+        return run._r
+    r = paragraph.add_run(text)._r
+    r.insert(0, copy.deepcopy(rpr))
+    return r
 
 
 _RUN_PROPERTIES: dict[tuple[str, int, bool], object] = {}
@@ -377,8 +381,10 @@ def to_docx(doc: Document) -> bytes:
     _run(title, doc.title, FONT_TITLE, SIZE_TITLE)
     for p in doc.preface:
         _docx_paragraph(d, p.text)
+    heading_style = d.part.get_style_id("Heading 1", WD_STYLE_TYPE.PARAGRAPH)  # looked up once, not per heading
     for i, section in enumerate(doc.sections, 1):
-        heading = d.add_heading(level=1)
+        heading = d.add_paragraph()  # what `add_heading(level=1)` does, with the style's id already known
+        heading._p.style = heading_style
         _run(heading, numbered(i, section.heading), FONT_HEADING, SIZE_BODY)
         for block in section.blocks:
             if isinstance(block, Table):
@@ -402,12 +408,13 @@ def _docx_paragraph(d, text: str) -> None:
     _run(p, text, FONT_BODY, SIZE_BODY)
 
 
-def _cell_text(cell, text: str, *, header: bool = False, level: int = 0, center: bool = True) -> None:
+def _cell_text(cell, text: str, *, header: bool = False, level: int = 0, center: bool = True):
+    """Write `text` into an empty cell; returns the `w:r` element that holds it."""
     p = cell.paragraphs[0]
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER if center else WD_ALIGN_PARAGRAPH.LEFT
     if level:
         p.paragraph_format.left_indent = SIZE_TABLE * level
-    _run(p, text, FONT_HEADING if header else FONT_BODY, SIZE_TABLE)
+    return _run(p, text, FONT_HEADING if header else FONT_BODY, SIZE_TABLE)
 
 
 def _repeat_as_header(row) -> None:
@@ -432,6 +439,36 @@ def _column_widths(d, t, table: Table) -> None:
 
 
 def _docx_table(d, table: Table) -> None:
+    """The table in Word. Reports of one layout share their tables' shape and labels; only the numbers differ.
+    So a table of a shape seen before is a copy of the one built then (`_TABLES`), its number cells given
+    this report's text: the same XML as building it again, at a fraction of python-docx's cost."""
+    section = d.sections[-1]
+    key = (table.header, tuple((row.labels, row.level, row.label_only, len(row.values)) for row in table.body),
+           section.page_width, section.left_margin, section.right_margin)
+    values = [text for row in table.body for text in row.values]
+    known = _TABLES.get(key)
+    if known is None:
+        t, value_runs = _new_docx_table(d, table)
+        runs = list(t._tbl.iter(qn("w:r")))
+        if len(_TABLES) >= 64:
+            _TABLES.clear()
+        _TABLES[key] = (copy.deepcopy(t._tbl), [runs.index(r) for r in value_runs])
+    else:
+        template, where = known
+        tbl = copy.deepcopy(template)
+        runs = list(tbl.iter(qn("w:r")))
+        for i, text in zip(where, values, strict=True):
+            runs[i].text = text  # as python-docx writes a run's text (tabs, line breaks, spaces kept)
+        d.element.body._insert_tbl(tbl)
+    d.add_paragraph()  # Word needs a paragraph between two tables, or it joins them
+
+
+#: table shape → (its w:tbl as first built, the index among its w:r elements of each number cell's run)
+_TABLES: dict[tuple, tuple[object, list[int]]] = {}
+
+
+def _new_docx_table(d, table: Table):
+    """Build the table with python-docx; returns it and the w:r of each number cell, in row order."""
     top = len(table.header)
     t = d.add_table(rows=top + len(table.body), cols=table.width)
     t.style = "Table Grid"
@@ -453,6 +490,7 @@ def _docx_table(d, table: Table) -> None:
     grid = [after[r * width:(r + 1) * width] for r in range(rows)]
     for r, c, cell in table.placed_header():
         _cell_text(grid[r][c], cell.text, header=True)
+    value_runs = []
     for n, row in enumerate(table.body):
         cells = grid[top + n]
         if row.label_only:
@@ -461,8 +499,8 @@ def _docx_table(d, table: Table) -> None:
         for c, text in enumerate(row.labels):
             _cell_text(cells[c], text, level=row.level if c == 0 else 0, center=False)
         for c, text in enumerate(row.values, len(row.labels)):
-            _cell_text(cells[c], text)
-    d.add_paragraph()  # Word needs a paragraph between two tables, or it joins them
+            value_runs.append(_cell_text(cells[c], text))
+    return t, value_runs
 
 
 # ---------------------------------------------------------------------------------------------------------
