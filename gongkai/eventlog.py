@@ -38,6 +38,8 @@ from gongkai import observability
 log = logging.getLogger(__name__)
 
 WRONG_LAST_SEQUENCE = 10071
+#: messages a push subscription may hold before nats-py drops them as a slow consumer
+SLOW_CONSUMER_MSGS = 1_000_000
 
 #: tamper evidence (see the module docstring and `gongkai.audit`)
 PREV_DIGEST = "Gongkai-Prev-Digest"
@@ -331,7 +333,9 @@ class EventLog:
             deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start_seq)
         sub = await self.js.subscribe(f"{subjects.EVENTS}.>", cb=on_msg, ordered_consumer=True,
                                       stream=self.stream, config=api.ConsumerConfig(**policy),
-                                      pending_msgs_limit=batch_size * 16)
+                                      # the server's flow control bounds what is in flight; a small client
+                                      # limit made a slow fold drop messages ("slow consumer") in a replay
+                                      pending_msgs_limit=SLOW_CONSUMER_MSGS)
         stop = stop or asyncio.Event()
         try:
             while not stop.is_set():

@@ -413,8 +413,13 @@ async def rebuild(eventlog: EventLog, engine: Engine, projection: Projection, *,
         if pos >= head:
             done.set()
 
-    await eventlog.follow(1, _applier(Folder(eventlog, engine, projection), moved), batch_size=batch_size,
-                         stop=done)
+    folder = Folder(eventlog, engine, projection)
+    while not done.is_set():
+        try:
+            await eventlog.follow(reached + 1, _applier(folder, moved), batch_size=batch_size, stop=done)
+        except Gap as gap:  # events were dropped on the way: follow again from what the database holds
+            log.warning("projection %s: rebuild resumes after %s", projection.name, gap)
+            reached = gap.position
     return reached
 
 
