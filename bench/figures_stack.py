@@ -435,10 +435,21 @@ def p4(stack: StackProcess, head: int, fold_rates: dict[str, float], full_events
     try:
         wait_tcp(port)
         env = {**stack.env, "GONGKAI_NATS_PORT": str(port)}
+        out_path, err_path = stack.data_dir.parent / "replay.out", stack.data_dir.parent / "replay.err"
         t0 = time.perf_counter()
-        run = subprocess.run([str(BIN / "gongkai"), "replay", "--data-dir", str(stack.data_dir)], env=env, cwd=ROOT,
-                             capture_output=True, text=True, timeout=3600)
+        with open(out_path, "w") as out, open(err_path, "w") as err:
+            proc = subprocess.Popen([str(BIN / "gongkai"), "replay", "--data-dir", str(stack.data_dir)], env=env,
+                                    cwd=ROOT, stdout=out, stderr=err, text=True)
+            peak = 0.0
+            while proc.poll() is None and time.perf_counter() - t0 < 3600:
+                with contextlib.suppress(OSError, KeyError, ValueError):
+                    peak = max(peak, rss_mb(proc.pid)[1])
+                time.sleep(0.2)
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
         elapsed = time.perf_counter() - t0
+        run = subprocess.CompletedProcess(proc.args, proc.returncode, out_path.read_text(), err_path.read_text())
     finally:
         nats_proc.terminate()
         nats_proc.wait(10)
@@ -459,7 +470,8 @@ def p4(stack: StackProcess, head: int, fold_rates: dict[str, float], full_events
            for m in re.finditer(r"^(\S+): rebuilt to position (\d+) in ([\d.]+) s", run.stdout, re.M)
            if float(m.group(3)) > 0]
     notes = [f"`gongkai replay` of {head} events (4 projections one after the other, SQLite): {elapsed:.1f} s wall, "
-             f"target pro rata {full_limit:g} s per {full_events:,}; " + "; ".join(per), load.note()]
+             f"target pro rata {full_limit:g} s per {full_events:,}; " + "; ".join(per),
+             f"the replay process's peak RSS {peak:.0f} MB", load.note()]
     figs = [below("P4.replay_s", elapsed, "s", limit, notes, digits=1),
             Figure("P4.replay_identical", len(same), "tables", f"={len(before)}", not differ,
                    [f"row count and sha256 of every projection table and position, as the running services had "
