@@ -34,7 +34,7 @@ class Figure:
 
 def below(name: str, value: float, unit: str, limit: float, notes: list[str] | None = None, *,
           digits: int = 1) -> Figure:
-    return Figure(name, value, unit, f"<{limit:g}", value < limit, notes or [], digits)
+    return Figure(name, value, unit, f"<{limit:.4g}", value < limit, notes or [], digits)
 
 
 def at_least(name: str, value: float, unit: str, floor: float, notes: list[str] | None = None, *,
