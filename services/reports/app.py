@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlmodel import Session, select
@@ -38,6 +39,7 @@ from services.reports.projections import (
     totals,
 )
 from services.reports.report_data import AnnualReportDocument, ReportData
+from services.reports.totals_cache import TotalsCache
 
 #: roles that see every org's totals (a city- or district-level viewer); others see their own org
 ALL_ORGS_ROLES = frozenset({Role.VIEWER, Role.LEADER, Role.OFFICE})
@@ -47,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     deployment = settings.deployment()
     totals_projection = AnnualTotals()
+    totals_cache = TotalsCache()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -69,13 +72,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise Forbidden("不能查看其他单位的统计", "you may see only your own org's totals", code="other_org")
         engine = request.app.state.engine
 
-        def read() -> dict:
+        def compute() -> tuple[int, bytes]:
             with Session(engine) as s:  # one read transaction: the totals are exactly those of `position`
                 row = s.get(projection.ProjectionPosition, totals_projection.name)
-                return totals(s, year=year, org=org, categories=settings.categories,
-                              position=row.position if row else 0)
+                at = row.position if row else 0
+                body = totals(s, year=year, org=org, categories=settings.categories, position=at)
+                return at, orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
 
-        return await asyncio.to_thread(read)
+        now = await asyncio.to_thread(projection.position, engine, totals_projection)
+        body = await totals_cache.get((year, org, datetime.now(SHANGHAI).date()), now,
+                                      lambda: asyncio.to_thread(compute))
+        return Response(body, media_type="application/json")
 
     @app.get("/pipeline")
     async def pipeline(request: Request, who: Caller, org: OrgQuery = None) -> dict:
