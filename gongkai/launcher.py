@@ -20,6 +20,8 @@ from gongkai import natsauth
 from gongkai.config import Settings
 
 PR_SET_PDEATHSIG = 1
+#: a component that ran this long before it died is restarted at once again: its crashes are not in a row
+STABLE_AFTER_S = 60.0
 
 
 class LaunchError(RuntimeError):
@@ -83,7 +85,9 @@ class Component:
     ready: callable
     restart: bool = True
     proc: subprocess.Popen | None = None
-    restarts: int = 0
+    restarts: int = 0  # crashes in a row (reset once it has run STABLE_AFTER_S)
+    started_at: float = 0.0
+    restart_due: float | None = None
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
 
@@ -160,6 +164,7 @@ class Stack:
         run = self.settings.data_dir / "run"
         run.mkdir(exist_ok=True)
         (run / f"{p.name}.pid").write_text(str(p.proc.pid))
+        p.started_at = time.monotonic()
 
     def _wait_ready(self, p: Component, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -190,13 +195,26 @@ class Stack:
     def watch(self) -> None:
         """Restart a component that died, with a growing pause; returns never (Ctrl-C ends it)."""
         while True:
-            time.sleep(1)
-            for p in self.parts:
-                if p.proc and p.proc.poll() is not None and p.restart:
-                    p.restarts += 1
-                    self.say(f"gongkai: {p.name} exited ({p.proc.returncode}); restarting (#{p.restarts})")
-                    time.sleep(min(30, 2 ** min(p.restarts, 5) / 4))
+            time.sleep(0.5)
+            self.tend()
+
+    def tend(self, now: float | None = None) -> None:
+        """One look at every component: schedule the restart of one that died, start one whose pause is over.
+        Pauses are per component, so one crashing in a loop does not hold up the restart of another."""
+        now = time.monotonic() if now is None else now
+        for p in self.parts:
+            if not (p.restart and p.proc):
+                continue
+            if p.restart_due is not None:
+                if now >= p.restart_due:
+                    p.restart_due = None
                     self._spawn(p)
+            elif p.proc.poll() is not None:
+                p.restarts = 1 if now - p.started_at >= STABLE_AFTER_S else p.restarts + 1
+                pause = restart_pause(p.restarts)
+                self.say(f"gongkai: {p.name} exited ({p.proc.returncode}); restarting in {pause:g} s "
+                         f"(crash {p.restarts} in a row)")
+                p.restart_due = now + pause
 
     def stop(self) -> None:
         """Services, worker and dashboard first, then Temporal and NATS, so nothing loses its servers
@@ -215,6 +233,11 @@ class Stack:
                         p.proc.kill()
                         p.proc.wait()
                     (self.settings.data_dir / "run" / f"{p.name}.pid").unlink(missing_ok=True)
+
+
+def restart_pause(crashes_in_a_row: int) -> float:
+    """0.5 s after the first crash, doubling to at most 8 s: quick when it was a fluke, calm when it loops."""
+    return min(8.0, 2 ** min(crashes_in_a_row, 5) / 4)
 
 
 def tail(path: Path | None, lines: int = 15) -> str:
