@@ -72,7 +72,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from contracts import subjects
-from gongkai import natsauth
+from gongkai import eventlog, natsauth
 from gongkai.config import Settings
 from gongkai.eventlog import EventLog, servers
 from gongkai.launcher import _die_with_parent, alive, binary, tcp_open
@@ -573,11 +573,8 @@ def _empty(data_dir: Path, created: bool) -> None:
 
 def stream_config(replicas: int, *, relaxed: bool = False) -> api.StreamConfig:
     """The configuration `EventLog.ensure_stream` creates; `relaxed` while a restore recreates gaps."""
-    return api.StreamConfig(
-        name=subjects.STREAM, subjects=[*subjects.STREAM_SUBJECTS, *([FILLER] if relaxed else [])],
-        storage=api.StorageType.FILE, retention=api.RetentionPolicy.LIMITS, deny_delete=not relaxed,
-        deny_purge=not relaxed, duplicate_window=0.1 if relaxed else 120.0, allow_direct=True, num_replicas=replicas,
-        allow_atomic=True)
+    return eventlog.stream_config(subjects.STREAM, replicas, extra_subjects=(FILLER,) if relaxed else (),
+                                  relaxed=relaxed)
 
 
 async def _republish(settings: Settings, zf: zipfile.ZipFile, manifest: dict, progress: Progress) -> None:

@@ -94,6 +94,17 @@ def decode(data: bytes) -> Envelope:
     return Envelope.model_validate(orjson.loads(data))
 
 
+def stream_config(stream: str = subjects.STREAM, replicas: int = 1, *,
+                  extra_subjects: tuple[str, ...] = (), relaxed: bool = False) -> api.StreamConfig:
+    """The event stream's configuration, the one definition (services create it, a restore recreates it).
+    Append-only: no deletes, no purges; a 2-minute window in which a retried append is stored once.
+    `relaxed` only while a restore re-creates the log, which needs to delete its placeholder messages."""
+    return api.StreamConfig(
+        name=stream, subjects=[*subjects.STREAM_SUBJECTS, *extra_subjects], storage=api.StorageType.FILE,
+        retention=api.RetentionPolicy.LIMITS, deny_delete=not relaxed, deny_purge=not relaxed,
+        duplicate_window=0.1 if relaxed else 120.0, allow_direct=True, num_replicas=replicas, allow_atomic=True)
+
+
 class EventLog:
     def __init__(self, nc: nats.NATS, stream: str = subjects.STREAM, timeout: float = 5.0):
         self.nc = nc
@@ -116,11 +127,7 @@ class EventLog:
     async def ensure_stream(self, replicas: int = 1) -> None:
         """Create the stream, or check the one there. `replicas` is how many cluster nodes keep a copy; it
         is raised on an existing stream (JetStream moves the data), never lowered by a service starting."""
-        config = api.StreamConfig(
-            name=self.stream, subjects=subjects.STREAM_SUBJECTS, storage=api.StorageType.FILE,
-            retention=api.RetentionPolicy.LIMITS, deny_delete=True, deny_purge=True,
-            duplicate_window=120.0, allow_direct=True, num_replicas=replicas, allow_atomic=True,
-        )
+        config = stream_config(self.stream, replicas)
         try:
             info = await self.js.stream_info(self.stream)
         except NotFoundError:
