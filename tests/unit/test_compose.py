@@ -668,3 +668,14 @@ def test_dockerfile_is_pinned_and_brings_the_postgres_driver() -> None:
     assert 'pip install ".[postgres]"' in text
     pyproject = (DOCKERFILE.parent / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r'^postgres = \[.*psycopg\[binary\]', pyproject, re.M)
+
+
+def test_the_proxy_does_not_publish_metrics() -> None:
+    """Prometheus scrapes each replica on the internal network; the published ports answer /metrics with 404."""
+    text = NGINX_CONF.read_text(encoding="utf-8")
+    _, servers = _nginx()
+    for port, upstream in servers.items():
+        if upstream == "dashboard":
+            continue
+        block = re.search(rf"listen\s+{port};(.*?)\n  \}}", text, re.S)
+        assert block and re.search(r"location\s*=\s*/metrics\s*\{\s*return 404;\s*\}", block.group(1)), upstream
