@@ -246,7 +246,7 @@ async def p2(stack: StackProcess, chain: Chain, seconds: float, rate: float = 5.
     polls = [b[0] - a[0] for a, b in itertools.pairwise(samples)]
     notes = [f"{len(sent)} of {n_items} items arriving at {rate:g}/s for {seconds:g} s, each create → submit → 初审 "
              f"→ 复核; from sending 复核 until a /totals poll shows its item.published: {ms_summary(latencies)}",
-             f"of which the 复核 request (update, record_decision and publish activities): "
+             f"of which the 复核 request (the update; its one step records the decision and publishes): "
              f"{ms_summary(list(answered.values()))}; its response → counted in /totals: {ms_summary(lags)}",
              f"one reader polls /totals back to back (10 ms pause): a poll every "
              f"{1000 * statistics.median(polls) if polls else 0:.0f} ms (median)", load.note()]
@@ -482,13 +482,15 @@ def p4(stack: StackProcess, head: int, fold_rates: dict[str, float], full_events
 
 # ---- the whole stack phase --------------------------------------------------------------------------------
 
-async def run(quick: bool, emit, fold_rates: dict | None = None) -> None:
-    """Measure and `emit` P7.up, P1, P2, P5.city, P6, P7.rss, P4 in that order."""
+async def run(quick: bool, emit, fold_rates: dict | None = None, chain_only: bool = False) -> None:
+    """Measure and `emit` P7.up, P1, P2, P5.city, P6, P7.rss, P4 in that order (`chain_only`: up to P2)."""
     n_city = 100_000 if quick else 1_000_000
     base = Path(tempfile.mkdtemp(prefix="gongkai-bench-"))
     pending = ["P7.up_ready_s", "P1.chain_items_per_s", "P2.visible_p50", "P2.visible_p99", "P7.rss_items",
                "P7.rss_reviews", "P7.rss_reports", "P7.rss_worker", "P5.report_city_docx", "P6.totals_p99",
                "P4.replay_s", "P4.replay_identical"]
+    if chain_only:  # to iterate on the review chain without the city load, reports and replay
+        pending = pending[:4]
     targets = {"P7.up_ready_s": ("s", "<20"), "P1.chain_items_per_s": ("items/s", ">=0.5*ceiling"),
                "P2.visible_p50": ("ms", "<300"), "P2.visible_p99": ("ms", "<1000"),
                "P5.report_city_docx": ("s", "<10"), "P6.totals_p99": ("ms", "<50"), "P4.replay_s": ("s", "<60*N/1e6"),
@@ -541,22 +543,23 @@ async def run(quick: bool, emit, fold_rates: dict | None = None) -> None:
         out(await p1(stack, chain, 150 if quick else 600, concurrency, 200 if quick else 600))
         say("P2: open-loop arrivals at 5/s")
         out(await p2(stack, chain, 15 if quick else 60))
+        if not chain_only:
+            say(f"loading {n_city} synthetic events into the stack's log")
+            head, load_notes = await load_city(stack, n_city, timeout=600 if quick else 3600)
+            rss = p7_rss(stack, n_city, load_notes)  # printed after P6, with the RSS then
 
-        say(f"loading {n_city} synthetic events into the stack's log")
-        head, load_notes = await load_city(stack, n_city, timeout=600 if quick else 3600)
-        rss = p7_rss(stack, n_city, load_notes)  # printed after P6, with the RSS then
-
-        city = synthetic.org_ids(100)
-        say("P5: every org's report as DOCX over HTTP")
-        out(await p5_city(chain, city, year_now() - 1))
-        say("P6: /totals with 50 readers")
-        out(await p6(chain, city, 10 if quick else 30))
-        for fig in rss:
-            name = fig.name.removeprefix("P7.rss_")
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                now, peak = rss_mb(int((stack.data_dir / "run" / f"{name}.pid").read_text()))
-                fig.notes.insert(1, f"later, after the P5 reports and the P6 readers: {now:.0f} MB (peak {peak:.0f})")
-        out(rss)
+            city = synthetic.org_ids(100)
+            say("P5: every org's report as DOCX over HTTP")
+            out(await p5_city(chain, city, year_now() - 1))
+            say("P6: /totals with 50 readers")
+            out(await p6(chain, city, 10 if quick else 30))
+            for fig in rss:
+                name = fig.name.removeprefix("P7.rss_")
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    now, peak = rss_mb(int((stack.data_dir / "run" / f"{name}.pid").read_text()))
+                    fig.notes.insert(1, f"later, after the P5 reports and the P6 readers: {now:.0f} MB "
+                                        f"(peak {peak:.0f})")
+            out(rss)
     except Exception as e:
         why = reason(e)
         say(f"stack phase failed: {why}")

@@ -38,7 +38,8 @@ from bench.common import Figure, say
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller volumes, under 10 minutes on 2 cores")
-    ap.add_argument("--only", choices=["stack", "fold"], help="run one phase only")
+    ap.add_argument("--only", choices=["stack", "fold", "chain"],
+                    help="run one phase only (chain: the stack phase up to P2)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a SIGTERM still stops the stack (finally blocks)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -53,8 +54,8 @@ def main() -> int:
     rates: dict[str, float] = {}  # P3's fold rates on SQLite, for what P4 should take
     if args.only in (None, "fold"):
         asyncio.run(figures_fold.run(args.quick, emit, rates))
-    if args.only in (None, "stack"):
-        asyncio.run(figures_stack.run(args.quick, emit, rates))
+    if args.only in (None, "stack", "chain"):
+        asyncio.run(figures_stack.run(args.quick, emit, rates, chain_only=args.only == "chain"))
     ok = sum(f.ok for f in figures)
     say(f"done in {time.perf_counter() - t0:.0f} s")
     print(f"SUMMARY {ok} ok {len(figures) - ok} short", flush=True)

@@ -80,6 +80,18 @@ class DecisionRequest(DecisionDetails):
         return self
 
 
+class PriorDecision(BaseModel):
+    """A decision already recorded on the submission, for a workflow that starts after it (update-with-start
+    when the submission's workflow was lost): the workflow resumes at the stage these lead to."""
+
+    stage: Stage
+    outcome: Outcome
+    user: str
+    roles: list[str]
+    on_behalf_of: str | None = None
+    acknowledged: list[str] = Field(default_factory=list)
+
+
 class SubmissionInput(BaseModel):
     """Input of the publishing workflow: one submission of one item."""
 
@@ -93,6 +105,7 @@ class SubmissionInput(BaseModel):
     publication_due_at: datetime | None = None  # Art. 26, from formed_on
     findings: dict[str, bool] = Field(default_factory=dict)  # scan finding id → blocks publication
     purpose: Literal["publish", "retract", "validity"] = "publish"
+    decisions: list[PriorDecision] = Field(default_factory=list)  # recorded on this submission so far
 
 
 class ReviewOverdue(Event):

@@ -1,21 +1,39 @@
 """The input of a submission's publishing workflow, read off the item's events: the items service builds it
 when it starts the workflow and the reviews service when a decision has to start it (update-with-start);
-both must build the same thing."""
+both must build the same thing. Both read those events through `KeptEvents`."""
 
 from __future__ import annotations
 
+import uuid
+from collections import OrderedDict
 from datetime import date
 
 from contracts.application_events import AnswerSubmitted, Section2Submitted
 from contracts.items import ChangeRequested, ItemDrafted, ItemImported, ItemRevised, ItemSubmitted
-from contracts.reviews import SubmissionInput
+from contracts.reviews import DecisionRecorded, PriorDecision, SubmissionInput
 from gongkai.deadlines import publication_deadline, report_deadline
 from gongkai.deployment import Deployment
-from gongkai.eventlog import Stored
+from gongkai.eventlog import PREV_DIGEST, EventLog, Stored, chain_digest, decode
+
+
+def decision_event_id(request_id: str) -> str:
+    """The event id of the decision a review request records: one per request, however often it is retried."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:decision:{request_id}"))
 
 
 def submission_input(item_id: str, events: list[Stored], deployment: Deployment) -> SubmissionInput | None:
-    """The latest submission of the item (or of an application's answer), or None if there is none."""
+    """The latest submission of the item (or of an application's answer), or None if there is none, with the
+    decisions recorded on it so far: a workflow started late (update-with-start) resumes where they lead."""
+    sub = _submission_input(item_id, events, deployment)
+    if sub is not None:
+        sub.decisions = [PriorDecision(stage=ev.stage, outcome=ev.outcome, user=ev.decided_by, roles=list(ev.roles),
+                                       on_behalf_of=ev.on_behalf_of, acknowledged=list(ev.acknowledged))
+                         for st in events if st.envelope.type == DecisionRecorded.TYPE
+                         and (ev := st.envelope.event()).submission == sub.submission]
+    return sub
+
+
+def _submission_input(item_id: str, events: list[Stored], deployment: Deployment) -> SubmissionInput | None:
     if events and events[0].envelope.aggregate == "application":
         return _answer_input(item_id, events, deployment)
     if events and events[0].envelope.aggregate == "record":
@@ -66,3 +84,45 @@ def _answer_input(app_id: str, events: list[Stored], deployment: Deployment) -> 
     return SubmissionInput(aggregate="application", aggregate_id=app_id, org=org, author=answer.drafted_by,
                            submission=answer.submission, title=events[0].envelope.payload.get("subject", ""),
                            stage_deadline=str(deployment.stage_deadline_for(org)))
+
+
+class KeptEvents:
+    """The events of the aggregates a process read lately. A read checks the subject's last sequence (one
+    request rather than one per event) and fetches only the events appended since, by any replica. Nothing
+    rests on it being current: every append still carries the expected last sequence of its subject."""
+
+    def __init__(self, log: EventLog, size: int = 2_000):  # the items under review now; a few MB
+        self.log, self.size = log, size
+        self._events: OrderedDict[str, tuple[Stored, ...]] = OrderedDict()  # only ever a prefix of the subject
+
+    async def load(self, subject: str) -> tuple[Stored, ...]:
+        last = await self.log.last_seq(subject)
+        if not last:
+            return ()
+        kept = self._events.get(subject, ())
+        if kept and kept[-1].seq == last:
+            events = kept
+        elif kept and kept[-1].seq < last:
+            events = kept + tuple(await self._after(subject, kept[-1], last))
+        else:
+            events = tuple(await self.log.load(subject))
+        self.keep(subject, events)
+        return events
+
+    async def _after(self, subject: str, kept: Stored, last: int) -> list[Stored]:
+        out, seq, digest = [], kept.seq + 1, kept.digest
+        while seq <= last:
+            msg = await self.log.js.get_msg(self.log.stream, seq=seq, subject=subject, next=True, direct=True)
+            headers = dict(msg.headers) if msg.headers else None
+            prev = headers.get(PREV_DIGEST, digest) if headers else digest
+            digest = chain_digest(prev, subject, msg.data) if prev else None
+            out.append(Stored(msg.seq, decode(msg.data), headers=headers, digest=digest))
+            seq = msg.seq + 1
+        return out
+
+    def keep(self, subject: str, events: tuple[Stored, ...]) -> None:
+        """Remember the subject's events, e.g. after an append: from its first event on, in order."""
+        self._events[subject] = events
+        self._events.move_to_end(subject)
+        if len(self._events) > self.size:
+            self._events.popitem(last=False)

@@ -7,6 +7,8 @@ reply, the items service restarting).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import httpx
 import nats
 from nats.errors import NoRespondersError
@@ -29,6 +31,22 @@ from contracts.reviews import (
 from gongkai import observability
 from gongkai.deadlines import DeadlineInfo, deadline
 from gongkai.deployment import Duration
+
+
+class ReviewStep(BaseModel):
+    """One decision of the review as one local activity: record it, publish after the final approval, and,
+    when the chain moves on, compute the next stage's deadline (the same commands as the two activities
+    before it, so the items service checks and counts them as it always did)."""
+
+    decision: RecordDecision
+    publish: bool = False
+    deadline: DeadlineRequest | None = None
+
+
+class ReviewStepResult(BaseModel):
+    reply: CommandReply
+    refused: Literal["decision", "publish"] | None = None  # which command the items service refused
+    deadline: DeadlineInfo | None = None
 
 
 class ItemCommands:
@@ -68,6 +86,23 @@ class ItemCommands:
         if reply.ok:
             observability.published(cmd.aggregate)
         return reply
+
+    @activity.defn(name="review_step")
+    async def review_step(self, step: ReviewStep) -> ReviewStepResult:
+        reply = await self.record_decision(step.decision)
+        if not reply.ok:
+            return ReviewStepResult(reply=reply, refused="decision")
+        cmd = step.decision
+        if step.publish:
+            reply = await self.publish(PublishItem(aggregate=cmd.aggregate, aggregate_id=cmd.aggregate_id, org=cmd.org,
+                                                   submission=cmd.submission, workflow_id=cmd.workflow_id))
+            if not reply.ok:
+                return ReviewStepResult(reply=reply, refused="publish")
+        info = None
+        if step.deadline is not None:
+            req = step.deadline
+            info = deadline(req.rule, req.start, Duration.parse(req.duration))
+        return ReviewStepResult(reply=reply, deadline=info)
 
     @activity.defn(name="application_windows")
     async def windows(self, ref: ApplicationRef) -> ApplicantWindows:

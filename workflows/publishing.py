@@ -34,11 +34,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.roles import Role
     from gongkai.deadlines import DeadlineInfo
-    from workflows.activities import ItemCommands, compute_deadline
+    from workflows.activities import ItemCommands, ReviewStep, ReviewStepResult, compute_deadline
 
 COMMAND_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), backoff_coefficient=2.0,
                             maximum_interval=timedelta(seconds=5))
 COMMAND_TIMEOUT = timedelta(seconds=15)
+
+#: Patch: a decision is one local activity (recorded, published after the final approval, the next stage's
+#: deadline computed with it), and one deadline timer that is never cancelled serves every stage and Art. 26.
+#: The update then completes in the workflow task that accepted it, and the history halves.
+ONE_STEP = "review-step-local-activity"
+#: Patch: a workflow started after decisions were recorded (update-with-start, its first run lost) resumes
+#: at the stage they lead to instead of 初审.
+RESUMED = "resume-from-recorded-decisions"
 
 
 def refusal(e: DomainError) -> ApplicationError:
@@ -65,13 +73,27 @@ class PublishingWorkflow:
         self.failure: ApplicationError | None = None
         self.deadlines: dict[str, DeadlineInfo] = {}
         self.review_again_on = None
+        self.one_step = workflow.patched(ONE_STEP)
+        if sub.decisions and workflow.patched(RESUMED):
+            self.chain = self._resumed(sub)
 
     @property
     def over(self) -> bool:
         return self.chain.finished or self.withdrawn or self.failure is not None
 
+    def _resumed(self, sub: SubmissionInput) -> chain.ChainState:
+        decisions = [chain.Decision.of(d.stage, d.outcome, d.user, d.roles, on_behalf_of=d.on_behalf_of,
+                                       acknowledged=d.acknowledged) for d in sub.decisions]
+        try:
+            return chain.replay(sub.author, decisions, dict(sub.findings))
+        except DomainError:  # the items aggregate checked each when it recorded it; keep the chain's own view
+            workflow.logger.warning("recorded decisions of %s do not replay; starting at 初审", sub.aggregate_id)
+            return self.chain
+
     @workflow.run
     async def run(self, sub: SubmissionInput) -> ReviewState:
+        if self.one_step:
+            return await self._run_one_step(sub)
         if sub.publication_due_at is not None:
             self._publication_watch = asyncio.create_task(self._watch_publication(sub.publication_due_at))
         while not self.over:
@@ -82,6 +104,76 @@ class PublishingWorkflow:
         if self.chain.verdict is chain.Verdict.REJECTED and self.review_again_on is not None:
             await self._review_again()
         return self.state()
+
+    async def _run_one_step(self, sub: SubmissionInput) -> ReviewState:
+        if self.chain.verdict is chain.Verdict.APPROVED:  # resumed after the last approval, before publication
+            await self._publish_resumed()
+        elif not self.over:
+            stage = self.chain.stage
+            self.deadlines[stage] = await workflow.execute_local_activity(
+                compute_deadline, DeadlineRequest(rule=f"stage {stage}", start=workflow.now(),
+                                                  duration=sub.stage_deadline),
+                start_to_close_timeout=timedelta(seconds=10))
+            # not awaited: its pending timer ends with the run and is never cancelled (no history events)
+            self._deadline_watch = asyncio.create_task(self._watch_deadlines(sub.publication_due_at))
+        await workflow.wait_condition(lambda: self.over and workflow.all_handlers_finished())
+        if self.failure is not None:
+            raise self.failure
+        if self.chain.verdict is chain.Verdict.REJECTED and self.review_again_on is not None:
+            await self._review_again()
+        return self.state()
+
+    async def _watch_deadlines(self, publication_due_at: datetime | None) -> None:
+        """One timer at a time, at the earliest deadline not yet reminded: the current stage's or Art. 26's.
+        A stage decided in time leaves its timer to fire unused (or to end with the run): cancelling it would
+        only add history events."""
+        reminded: set[str] = set()
+        while not self.over:
+            stage = self.chain.stage
+            info = self.deadlines.get(stage)
+            due: list[tuple[datetime, str]] = []
+            if info is not None and info.due_at is not None and stage not in reminded:
+                due.append((info.due_at, "stage"))
+            if publication_due_at is not None and "publication" not in reminded:
+                due.append((publication_due_at, "publication"))
+            if not due:
+                await workflow.wait_condition(lambda: self.over or self.chain.stage != stage)  # noqa: B023
+                continue
+            at, kind = min(due)
+            if at > workflow.now():
+                await workflow.sleep(at - workflow.now())
+                continue  # look again: the stage may have moved on meanwhile
+            if kind == "stage":
+                reminded.add(stage)
+                reply = await self._remind(Reminder(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id,
+                                                    submission=self.sub.submission,
+                                                    workflow_id=workflow.info().workflow_id, kind="stage",
+                                                    stage=stage, due_at=at,
+                                                    remind_roles=[chain.DECIDER[stage].value]))
+            else:
+                reminded.add("publication")
+                roles = [chain.DECIDER[stage].value] if stage else []
+                reply = await self._remind(Reminder(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id,
+                                                    submission=self.sub.submission,
+                                                    workflow_id=workflow.info().workflow_id, kind="publication",
+                                                    stage=stage, due_at=at, remind_roles=[*roles, Role.OFFICE.value]))
+            if not reply.ok and reply.error == "review_finished" and not self.over:
+                # the log says the review ended without this run hearing of it (a decision that closed it was
+                # stored, then the Temporal server lost the update before this run saved its result): end too
+                self.withdrawn, self.status = True, reply.status or "finished"
+
+    async def _publish_resumed(self) -> None:
+        reply = await workflow.execute_local_activity_method(
+            ItemCommands.publish, self._publish_cmd(), start_to_close_timeout=COMMAND_TIMEOUT,
+            retry_policy=COMMAND_RETRY)
+        if not reply.ok:
+            self.failure = refused(reply)
+        else:
+            self.status = reply.status or "published"
+
+    def _publish_cmd(self) -> PublishItem:
+        return PublishItem(aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id, org=self.sub.org,
+                           submission=self.sub.submission, workflow_id=workflow.info().workflow_id)
 
     async def _stage(self, stage: chain.Stage) -> None:
         """Wait for the stage's decision; past its deadline, record it as overdue once and keep waiting."""
@@ -124,9 +216,10 @@ class PublishingWorkflow:
                                     workflow_id=workflow.info().workflow_id, kind="review_again",
                                     review_again_on=self.review_again_on, remind_roles=[Role.OFFICE.value]))
 
-    async def _remind(self, reminder: Reminder) -> None:
-        await workflow.execute_activity_method(ItemCommands.remind, reminder, start_to_close_timeout=COMMAND_TIMEOUT,
-                                               retry_policy=COMMAND_RETRY)
+    async def _remind(self, reminder: Reminder) -> CommandReply:
+        return await workflow.execute_activity_method(ItemCommands.remind, reminder,
+                                                      start_to_close_timeout=COMMAND_TIMEOUT,
+                                                      retry_policy=COMMAND_RETRY)
 
     def state(self) -> ReviewState:
         return ReviewState(aggregate_id=self.sub.aggregate_id, submission=self.sub.submission,
@@ -164,6 +257,8 @@ class PublishingWorkflow:
                 self._check(d)
             except DomainError as e:
                 raise refusal(e) from None
+            if self.one_step:
+                return await self._decide_one_step(d)
             wf_id = workflow.info().workflow_id
             reply = await workflow.execute_activity_method(
                 ItemCommands.record_decision,
@@ -195,6 +290,42 @@ class PublishingWorkflow:
                 self.status = reply.status or "published"
             self.answered[d.request_id] = self.state()
             return self.answered[d.request_id]
+
+    async def _decide_one_step(self, d: DecisionInput) -> ReviewState:
+        nxt = chain.advance(self.chain, self._decision(d))
+        publish = nxt.verdict is chain.Verdict.APPROVED
+        step = ReviewStep(
+            decision=self._record_cmd(d), publish=publish,
+            deadline=DeadlineRequest(rule=f"stage {nxt.stage}", start=workflow.now(), duration=self.sub.stage_deadline)
+            if nxt.stage is not None else None)
+        result: ReviewStepResult = await workflow.execute_local_activity_method(
+            ItemCommands.review_step, step, start_to_close_timeout=COMMAND_TIMEOUT, retry_policy=COMMAND_RETRY)
+        reply = result.reply
+        if result.refused == "publish":  # the decision is recorded, the aggregate disagrees: fail loudly
+            self.chain = nxt
+            self.failure = refused(reply)
+            raise self.failure
+        if not reply.ok:
+            if reply.error in ("review_finished", "withdrawn"):
+                self.withdrawn, self.status = True, reply.status or "withdrawn"
+            raise refused(reply)
+        self.chain = nxt
+        if result.deadline is not None:
+            self.deadlines[nxt.stage] = result.deadline
+        self.review_again_on = d.review_again_on
+        self.status = {chain.Verdict.RETURNED: "returned", chain.Verdict.REJECTED: "rejected"}.get(
+            self.chain.verdict, "in_review")
+        if publish:
+            self.status = reply.status or "published"
+        self.answered[d.request_id] = self.state()
+        return self.answered[d.request_id]
+
+    def _record_cmd(self, d: DecisionInput) -> RecordDecision:
+        return RecordDecision(
+            aggregate=self.sub.aggregate, aggregate_id=self.sub.aggregate_id, org=self.sub.org,
+            submission=self.sub.submission, stage=d.stage, outcome=d.outcome, comment=d.comment, decided_by=d.user,
+            roles=d.roles, workflow_id=workflow.info().workflow_id, request_id=d.request_id,
+            **d.model_dump(include={"reason_code", "review_again_on", "referral", "on_behalf_of", "acknowledged"}))
 
     @decide.validator
     def validate_decide(self, d: DecisionInput) -> None:

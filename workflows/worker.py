@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import nats
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from contracts import subjects
 from gongkai import natsauth, observability
@@ -24,14 +24,23 @@ from workflows.publishing import PublishingWorkflow
 from workflows.schedules import ensure_schedules
 
 
+def workflow_runner() -> UnsandboxedWorkflowRunner:
+    """The workflows run without the sandbox here: it imported and compiled workflows/publishing.py again for
+    every run (no bytecode is written in our images), a third of this worker's CPU. Its determinism checks still
+    guard every change: the tests and the recorded-history replays run the same workflows in the sandbox."""
+    return UnsandboxedWorkflowRunner()
+
+
 def build_worker(client: Client, nc: nats.NATS, settings: Settings, task_queue: str = subjects.TASK_QUEUE) -> Worker:
     commands = ItemCommands(nc)
     reports = ReportActivities(settings.reports_url, lambda org: mint(settings, user="annual-report", org=org,
                                                                       roles=["office"], ttl_s=600))
     return Worker(client, task_queue=task_queue,
                   workflows=[PublishingWorkflow, ApplicationClockWorkflow, AnnualReportWorkflow],
-                  activities=[commands.record_decision, commands.publish, commands.remind, compute_deadline,
-                              commands.windows, commands.expire, commands.file_report, reports.generate],
+                  activities=[commands.record_decision, commands.publish, commands.remind, commands.review_step,
+                              compute_deadline, commands.windows, commands.expire, commands.file_report,
+                              reports.generate],
+                  workflow_runner=workflow_runner(),
                   activity_executor=ThreadPoolExecutor(4))
 
 

@@ -30,7 +30,7 @@ from gongkai import observability, projection, runtime
 from gongkai.config import Settings
 from gongkai.eventlog import EventLog, Stored
 from gongkai.http import IMPORT_BODY_LIMIT, Caller, OrgQuery, PageLimit, PageOffset, install
-from gongkai.submission import submission_input
+from gongkai.submission import KeptEvents, submission_input
 from services.items import application_routes, commands, report_texts
 from services.items.applications import Application
 from services.items.domain import Item, check_category
@@ -47,6 +47,7 @@ class Service:
     def __init__(self, settings: Settings, log: EventLog, temporal: Client | None, engine):
         self.settings, self.log, self.temporal, self.engine = settings, log, temporal, engine
         self.deployment = settings.deployment()
+        self.kept = KeptEvents(log)
 
     def view(self, item: Item) -> dict:
         return item_view(item, self.settings.categories, self.deployment)
@@ -61,7 +62,7 @@ class Service:
             subject = subjects.event_subject(aggregate, agg_id)
         except ValueError:
             raise NotFound(f"{zh}不存在", f"no {aggregate} {agg_id}", code="not_found") from None
-        agg = cls.from_events(agg_id, await self.log.load(subject))
+        agg = cls.from_events(agg_id, list(await self.kept.load(subject)))
         if not agg.exists:
             raise NotFound(f"{zh}不存在", f"no {aggregate} {agg_id}", code="not_found")
         return agg
@@ -72,8 +73,11 @@ class Service:
         env = Envelope.wrap(event, aggregate_id=agg.id, org=org or agg.org, actor=actor, event_id=event_id,
                             occurred_at=occurred_at, aggregate=agg.AGGREGATE,
                             correlation_id=correlation_id or observability.correlation_id())
-        seq = await self.log.append(subjects.event_subject(agg.AGGREGATE, agg.id), env, agg.version)
+        subject = subjects.event_subject(agg.AGGREGATE, agg.id)
+        seq = await self.log.append(subject, env, agg.version)
         agg.apply(Stored(seq, env))
+        if agg.history and agg.history[-1].seq == seq:
+            self.kept.keep(subject, tuple(agg.history))
         return agg
 
     async def watch_clock(self, application_id: str) -> None:

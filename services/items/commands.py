@@ -19,7 +19,7 @@ from contracts.envelope import Actor, Envelope
 from contracts.errors import ERRORS_BY_NAME, Conflict, DomainError
 from contracts.items import EDITABLE, ItemContent, ItemKind
 from contracts.lifecycle import SHANGHAI
-from contracts.reviews import CommandReply, DecisionDetails, FileReport, PublishItem, RecordDecision, Reminder
+from contracts.reviews import CommandReply, FileReport, PublishItem, RecordDecision, Reminder
 from contracts.roles import Principal, Role
 from contracts.scan import scan
 from gongkai import natsauth, observability
@@ -27,6 +27,7 @@ from gongkai.config import Settings
 from gongkai.eventlog import servers
 from services.items import publication
 from services.items.domain import Item
+from services.items.reviewing import decision_actor, decision_event, decision_event_id
 
 if TYPE_CHECKING:
     from services.items.app import Service
@@ -49,19 +50,9 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
     async def record_decision(cmd: RecordDecision) -> CommandReply:
         try:
             item = await svc.load_any(cmd.aggregate, cmd.aggregate_id)
-            # a decision is recorded once even if the activity runs again after a lost reply
-            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"gongkai:decision:{cmd.request_id}"))
-            if any(st.envelope.event_id == event_id for st in item.history):
-                return CommandReply(ok=True, seq=item.version, status=str(item.status),
-                                    submission=item.submission)
-            event = item.record_decision(submission=cmd.submission, stage=cmd.stage, outcome=cmd.outcome,
-                                         user=cmd.decided_by, roles=cmd.roles, comment=cmd.comment,
-                                         workflow_id=cmd.workflow_id,
-                                         details=DecisionDetails.model_validate(cmd.model_dump(
-                                             include=set(DecisionDetails.model_fields))))
-            await svc.append(item, event, Actor(user=cmd.decided_by, roles=cmd.roles,
-                                                via=f"workflow:{cmd.workflow_id}"),
-                             event_id=event_id, correlation_id=cmd.workflow_id)
+            if (event := decision_event(item, cmd)) is not None:
+                await svc.append(item, event, decision_actor(cmd), event_id=decision_event_id(cmd),
+                                 correlation_id=cmd.workflow_id)
             return CommandReply(ok=True, seq=item.version, status=str(item.status), submission=item.submission)
         except DomainError as e:
             return _refusal(e)
@@ -86,6 +77,11 @@ def register(broker: NatsBroker, svc: Service | None) -> None:
     async def remind(cmd: Reminder) -> CommandReply:
         try:
             item = await svc.load_any(cmd.aggregate, cmd.aggregate_id)
+            if cmd.kind != "review_again" and item.submission == cmd.submission and not item.review_open:
+                # the review ended in the log: its deadline is no one's now, and the run that asks can end
+                return CommandReply(ok=False, error_kind="Conflict", error="review_finished",
+                                    zh="该次提交的审查已经结束", en="the review of this submission is already finished",
+                                    status=str(item.status), submission=item.submission)
             key = f"gongkai:remind:{cmd.workflow_id}:{cmd.kind}:{cmd.stage}"
             event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, key))
             if not any(st.envelope.event_id == event_id for st in item.history):

@@ -29,7 +29,7 @@ from gongkai.deadlines import stage_deadline
 from gongkai.deployment import Deployment
 from gongkai.eventlog import EventLog
 from gongkai.http import Caller, install
-from gongkai.submission import submission_input
+from gongkai.submission import KeptEvents, decision_event_id, submission_input
 from services.reviews.inbox import Inbox, Task
 
 
@@ -61,11 +61,14 @@ def open_tasks(engine, who: Principal, deployment: Deployment, now: datetime | N
     return sorted(tasks, key=lambda t: not t["overdue"])  # stable: oldest first within each group
 
 
-async def submission_under_review(log: EventLog, deployment: Deployment, aggregate: str, aggregate_id: str,
-                                  who: Principal) -> SubmissionInput:
-    """The submission a decision is for, read from the log: 404 unknown, 403 another org, 409 not in review."""
+async def submission_under_review(log: EventLog | KeptEvents, deployment: Deployment, aggregate: str,
+                                  aggregate_id: str, who: Principal, request_id: str | None = None) -> SubmissionInput:
+    """The submission a decision is for, read from the log: 404 unknown, 403 another org, 409 not in review.
+    A retried request whose decision the log already holds goes on to the workflow even when that decision
+    closed the review: the workflow records a decision and its result in one step, so a Temporal server lost
+    before that step was saved leaves the run waiting for this very request (it is answered once)."""
     try:
-        events = await log.load(subjects.event_subject(aggregate, aggregate_id))
+        events = list(await log.load(subjects.event_subject(aggregate, aggregate_id)))
     except ValueError:
         events = []
     if not events:
@@ -78,7 +81,8 @@ async def submission_under_review(log: EventLog, deployment: Deployment, aggrega
     open_ = False
     for st in events:
         open_ = review_open_after(st.envelope.event(), open_)
-    if not open_:
+    retried = request_id is not None and any(st.envelope.event_id == decision_event_id(request_id) for st in events)
+    if not open_ and not retried:
         raise Conflict("该次提交的审查已经结束", "the review of this submission is already finished",
                        code="review_finished")
     return sub
@@ -92,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         async with runtime.running(settings, "reviews", Inbox(), temporal=True) as rt:
             app.state.log, app.state.engine, app.state.temporal = rt.log, rt.engine, rt.temporal
+            app.state.kept = KeptEvents(rt.log)
             yield
 
     app = FastAPI(title="gongkai reviews", version="1", lifespan=lifespan,
@@ -112,23 +117,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return lock
 
     async def decide(aggregate: str, agg_id: str, body: DecisionRequest, request: Request, who) -> dict:
-        sub = await submission_under_review(request.app.state.log, deployment, aggregate, agg_id, who)
-        inp = DecisionInput(user=who.user, roles=[r.value for r in who.roles], org=who.org,
-                            request_id=request.headers.get("Idempotency-Key") or str(uuid.uuid4()),
+        request_id = request.headers.get("Idempotency-Key") or str(uuid.uuid4())
+        sub = await submission_under_review(request.app.state.kept, deployment, aggregate, agg_id, who, request_id)
+        inp = DecisionInput(user=who.user, roles=[r.value for r in who.roles], org=who.org, request_id=request_id,
                             **body.model_dump())
+        temporal = request.app.state.temporal
         try:
-            # update-with-start: should the submission's workflow be missing (the items service stopped
-            # between recording the submission and starting it), the first decision starts it
             workflow_id = subjects.review_workflow_id(aggregate, agg_id, sub.submission)
-            start = WithStartWorkflowOperation(
-                subjects.PUBLISHING_WORKFLOW, sub, id=workflow_id,
-                task_queue=subjects.TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
             # Temporal admits only a few updates in flight per workflow; a burst of decisions on one submission
             # (a hundred officers clicking at once) waits its turn here instead of being refused as unavailable
             async with in_turn(workflow_id):
-                state = await request.app.state.temporal.execute_update_with_start_workflow(
-                    subjects.DECIDE_UPDATE, inp, start_workflow_operation=start, result_type=ReviewState)
+                try:
+                    # a plain update first: the workflow is almost always there, and update-with-start costs
+                    # the Temporal server a start operation each time
+                    state = await temporal.get_workflow_handle(workflow_id).execute_update(
+                        subjects.DECIDE_UPDATE, inp, result_type=ReviewState)
+                except RPCError as e:
+                    if e.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    # update-with-start: should the submission's workflow be missing (the items service
+                    # stopped between recording the submission and starting it), the decision starts it;
+                    # a finished one is refused below (WorkflowAlreadyStartedError)
+                    start = WithStartWorkflowOperation(
+                        subjects.PUBLISHING_WORKFLOW, sub, id=workflow_id,
+                        task_queue=subjects.TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE)
+                    state = await temporal.execute_update_with_start_workflow(
+                        subjects.DECIDE_UPDATE, inp, start_workflow_operation=start, result_type=ReviewState)
         except WorkflowUpdateFailedError as e:
             raise _refusal(e.cause) from None
         except WorkflowAlreadyStartedError:

@@ -30,6 +30,7 @@ from contracts.lifecycle import SHANGHAI
 from contracts.reviews import (
     CommandReply,
     DecisionInput,
+    PriorDecision,
     PublishItem,
     RecordDecision,
     Referral,
@@ -37,7 +38,7 @@ from contracts.reviews import (
     ReviewState,
     SubmissionInput,
 )
-from workflows.activities import compute_deadline
+from workflows.activities import ReviewStep, ReviewStepResult, compute_deadline
 from workflows.publishing import PublishingWorkflow
 
 HERE = Path(__file__).parent
@@ -66,6 +67,17 @@ class ItemsDouble:
     async def remind(self, cmd: Reminder) -> CommandReply:
         self.reminders.append(cmd)
         return CommandReply(ok=True, submission=cmd.submission)
+
+    @activity.defn(name="review_step")
+    async def review_step(self, step: ReviewStep) -> ReviewStepResult:
+        """The real activity's shape: the decision (with the publication when final), then the next deadline."""
+        self.decisions.append(step.decision)
+        if step.publish:
+            self.published.append(PublishItem(**step.decision.model_dump(include=set(PublishItem.model_fields))))
+        info = compute_deadline(step.deadline) if step.deadline else None
+        return ReviewStepResult(reply=CommandReply(ok=True, seq=len(self.decisions),
+                                                   status="published" if step.publish else "in_review",
+                                                   submission=step.decision.submission), deadline=info)
 
 
 class Run:
@@ -181,6 +193,14 @@ async def withdrawn(r: Run) -> None:
     assert (await r.handle.result()).status == "withdrawn"
 
 
+async def resumed_at_recheck(r: Run) -> None:
+    """(h) started by update-with-start after the officer's approval was recorded: it resumes at 复核."""
+    await r.timed()
+    assert (await r.state()).stage == "recheck"
+    await r.decide("recheck", "wang.qiang", "section_head")
+    assert (await r.handle.result()).status == "published"
+
+
 FINDINGS = {"phone-number": False, "id-card": False}
 
 Scenario = Callable[[Run], Awaitable[None]]
@@ -193,6 +213,8 @@ SCENARIOS: dict[str, tuple[Scenario, dict]] = {
     "refused_then_accepted": (refused_then_accepted, {}),
     "publication_overdue": (publication_overdue, {"stage_deadline": "300s", "publication_due_in_hours": 5}),
     "withdrawn": (withdrawn, {}),
+    "resumed_at_recheck": (resumed_at_recheck, {"decisions": [
+        PriorDecision(stage="initial", outcome="approve", user="li.na", roles=["officer"])]}),
 }
 
 
@@ -211,7 +233,8 @@ async def record(name: str) -> Path:
     try:
         items = ItemsDouble()
         async with Worker(env.client, task_queue=QUEUE, workflows=[PublishingWorkflow],
-                          activities=[items.record_decision, items.publish, items.remind, compute_deadline],
+                          activities=[items.record_decision, items.publish, items.remind, items.review_step,
+                                      compute_deadline],
                           activity_executor=ThreadPoolExecutor(2)):
             if (hours := fields.pop("publication_due_in_hours", None)) is not None:
                 fields["publication_due_at"] = await env.get_current_time() + timedelta(hours=hours)

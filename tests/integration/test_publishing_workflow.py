@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -18,13 +19,14 @@ from contracts import subjects
 from contracts.reviews import (
     CommandReply,
     DecisionInput,
+    PriorDecision,
     PublishItem,
     RecordDecision,
     Reminder,
     ReviewState,
     SubmissionInput,
 )
-from workflows.activities import compute_deadline
+from workflows.activities import ReviewStep, ReviewStepResult, compute_deadline
 from workflows.publishing import PublishingWorkflow
 
 
@@ -41,9 +43,13 @@ class ItemsDouble:
         self.decisions: list[RecordDecision] = []
         self.published: list[PublishItem] = []
         self.reminders: list[Reminder] = []
+        self.refuse_publication = False
+        self.review_finished = False  # the log says the review ended (see the last test)
 
     @activity.defn(name="remind")
     async def remind(self, cmd: Reminder) -> CommandReply:
+        if self.review_finished:
+            return CommandReply(ok=False, error_kind="Conflict", error="review_finished", status="published")
         self.reminders.append(cmd)
         return CommandReply(ok=True)
 
@@ -56,6 +62,19 @@ class ItemsDouble:
     async def publish(self, cmd: PublishItem) -> CommandReply:
         self.published.append(cmd)
         return CommandReply(ok=True, status="published")
+
+    @activity.defn(name="review_step")
+    async def review_step(self, step: ReviewStep) -> ReviewStepResult:
+        """The real activity's commands: the decision, then (final approval) the publication."""
+        self.decisions.append(step.decision)
+        if step.publish:
+            if self.refuse_publication:
+                return ReviewStepResult(refused="publish", reply=CommandReply(
+                    ok=False, error_kind="Forbidden", error="chain_incomplete", zh="未经完整审查链批准，不得发布",
+                    en="the review chain has not approved this submission"))
+            self.published.append(PublishItem(**step.decision.model_dump(include=set(PublishItem.model_fields))))
+        return ReviewStepResult(reply=CommandReply(ok=True, status="published" if step.publish else "in_review"),
+                                deadline=compute_deadline(step.deadline) if step.deadline else None)
 
 
 @pytest.fixture
@@ -74,7 +93,8 @@ async def started(request, env):
     items = ItemsDouble()
     queue = f"q-{uuid.uuid4()}"
     async with Worker(env.client, task_queue=queue, workflows=[PublishingWorkflow],
-                      activities=[items.record_decision, items.publish, items.remind, compute_deadline],
+                      activities=[items.record_decision, items.publish, items.remind, items.review_step,
+                                  compute_deadline],
                       activity_executor=ThreadPoolExecutor(2)):
         async def start(**fields):
             sub = SubmissionInput(aggregate_id=str(uuid.uuid4()), org="org1", author="zhang.wei", submission=1,
@@ -270,3 +290,65 @@ async def test_a_reject_with_a_review_again_date_reminds_the_office_on_that_day(
     again_reminders = [r for r in items.reminders if r.kind == "review_again"]
     assert len(again_reminders) == 1 and again_reminders[0].review_again_on == again
     assert again_reminders[0].remind_roles == ["office"]
+
+
+async def test_a_workflow_started_after_recorded_decisions_resumes_at_their_stage(started):
+    """Update-with-start after the submission's first run was lost: the input carries the decisions recorded
+    on the submission, and the new run continues at 复核, with the officer still barred from deciding again."""
+    start, items = started
+    prior = [PriorDecision(stage="initial", outcome="approve", user="li.na", roles=["officer"])]
+    handle = await start(decisions=prior)
+    state = await handle.query(subjects.STATE_QUERY, result_type=ReviewState)
+    assert state.stage == "recheck" and state.deciders == ["li.na"]
+    assert await refused(handle, decision("initial", "chen.jing", "officer")) == ("Conflict", "not_current_stage")
+    assert await refused(handle, decision("recheck", "li.na", "section_head")) == ("Forbidden", "already_decided")
+    s = await decide(handle, decision("recheck", "wang.qiang", "section_head"))
+    assert s.status == "published" and len(items.published) == 1
+    assert [d.stage for d in items.decisions] == ["recheck"]
+
+
+async def test_a_workflow_started_after_the_last_approval_was_recorded_publishes(started):
+    start, items = started
+    prior = [PriorDecision(stage="initial", outcome="approve", user="li.na", roles=["officer"]),
+             PriorDecision(stage="recheck", outcome="approve", user="wang.qiang", roles=["section_head"])]
+    handle = await start(decisions=prior)
+    assert (await handle.result()).status == "published"
+    assert len(items.published) == 1 and items.decisions == []
+
+
+async def test_the_final_approval_is_one_step_recording_and_publishing_together(review):
+    """The decision and the publication are one local activity: the history has no activity tasks, and no
+    timer is cancelled."""
+    handle, items = review
+    await decide(handle, decision("initial", "li.na", "officer"))
+    await decide(handle, decision("recheck", "wang.qiang", "section_head"))
+    assert (await handle.result()).status == "published"
+    assert len(items.published) == 1 and [d.stage for d in items.decisions] == ["initial", "recheck"]
+    types = [e.event_type for e in (await handle.fetch_history()).events]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types
+    assert EventType.EVENT_TYPE_TIMER_CANCELED not in types
+    assert len(types) <= 26
+
+
+async def test_an_aggregate_refusing_the_publication_fails_the_review(started):
+    start, items = started
+    items.refuse_publication = True
+    handle = await start()
+    await decide(handle, decision("initial", "li.na", "officer"))
+    with pytest.raises(WorkflowUpdateFailedError):
+        await decide(handle, decision("recheck", "wang.qiang", "section_head"))
+    with pytest.raises(WorkflowFailureError):
+        await handle.result()
+
+
+async def test_a_run_whose_review_ended_in_the_log_ends_at_its_next_deadline(clock, started):
+    """The last decision was stored with its result, but the Temporal server lost the update before the run
+    saved it: the next deadline's reminder is refused as `review_finished`, and the run ends with the log."""
+    env = clock
+    start, items = started
+    items.review_finished = True
+    handle = await start(stage_deadline="30s")
+    await timed(handle)
+    await env.sleep(timedelta(seconds=40))
+    result = await handle.result()
+    assert result.status == "published" and items.reminders == []

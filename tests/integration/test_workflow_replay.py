@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():  # the sandbox re-imports this mo
     from contracts import subjects
     from contracts.reviews import DeadlineRequest, ReviewState, SubmissionInput
     from workflows.activities import compute_deadline
-    from workflows.publishing import PublishingWorkflow
+    from workflows.publishing import ONE_STEP, PublishingWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -35,6 +35,16 @@ def history(path: Path) -> WorkflowHistory:
 
 def test_the_histories_are_there():
     assert len(FILES) >= 5, f"expected at least 5 stored histories in {HISTORIES}, found {[f.name for f in FILES]}"
+
+
+def test_both_generations_are_kept():
+    """Runs started before the one-step patch may still be open: their histories (`*.before-<patch>.json`)
+    stay beside the ones recorded since, which take the patched path."""
+    before = {f.name.split(".")[0] for f in FILES if f".before-{ONE_STEP}." in f.name}
+    current = {f.stem for f in FILES if ".before-" not in f.name}
+    assert before and before <= current, (before, current)
+    for path in FILES:
+        assert ("core_patch" in path.read_text(encoding="utf-8")) == (".before-" not in path.name), path.name
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f.name for f in FILES])
