@@ -115,10 +115,12 @@ class EventLog:
 
     @classmethod
     async def connect(cls, url: str | list[str], *, name: str = "gongkai", stream: str = subjects.STREAM,
-                      user: str | None = None, password: str | None = None) -> EventLog:
-        """`url` may list the nodes of a cluster, comma-separated (nats-py takes one URL per list entry)."""
+                      user: str | None = None, password: str | None = None,
+                      inbox_prefix: str = "_INBOX") -> EventLog:
+        """`url` may list the nodes of a cluster, comma-separated (nats-py takes one URL per list entry).
+        `inbox_prefix`: where replies arrive (`natsauth.inbox_prefix`: each service user has its own)."""
         nc = await nats.connect(servers(url), name=name, user=user, password=password, max_reconnect_attempts=-1,
-                                reconnect_time_wait=0.5, connect_timeout=5)
+                                reconnect_time_wait=0.5, connect_timeout=5, inbox_prefix=inbox_prefix)
         return cls(nc, stream)
 
     async def close(self) -> None:

@@ -57,6 +57,13 @@ def url(settings: Settings, user: str) -> str:
     return f"nats://{user}:{quote(passwords(settings)[user], safe='')}@{settings.host}:{settings.nats_port}"
 
 
+def inbox_prefix(user: str) -> str:
+    """The subjects `user` receives its replies on (`_INBOX_<user>.…`), which only it may subscribe to: with one
+    `_INBOX.>` for all, any service could read the replies meant for another (the worker's command replies,
+    another reader's stream messages)."""
+    return f"_INBOX_{user}"
+
+
 def server_files(settings: Settings) -> tuple[Path, dict[str, str]]:
     """The embedded server's configuration (written into the data dir) and the environment it reads the
     passwords from."""

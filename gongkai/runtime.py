@@ -53,7 +53,8 @@ async def connect_temporal(settings: Settings) -> Client:
 @asynccontextmanager
 async def running(settings: Settings, service: str, *projs: projection.Projection,
                   temporal: bool = False) -> AsyncIterator[Runtime]:
-    log = await EventLog.connect(natsauth.url(settings, service), name=f"gongkai-{service}")
+    log = await EventLog.connect(natsauth.url(settings, service), name=f"gongkai-{service}",
+                                 inbox_prefix=natsauth.inbox_prefix(service))
     if service == WRITER:
         await log.ensure_stream(settings.stream_replicas)
     else:

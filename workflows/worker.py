@@ -52,7 +52,8 @@ async def main() -> None:
     if port := observability.start_worker_metrics(settings.host):
         logging.info("worker metrics on http://%s:%d/metrics", settings.host, port)
     client = await connect_temporal(settings)
-    nc = await nats.connect(servers(natsauth.url(settings, "worker")), name="gongkai-worker", max_reconnect_attempts=-1)
+    nc = await nats.connect(servers(natsauth.url(settings, "worker")), name="gongkai-worker", max_reconnect_attempts=-1,
+                            inbox_prefix=natsauth.inbox_prefix("worker"))
     worker = build_worker(client, nc, settings)
     created = await ensure_schedules(client, settings.deployment())
     if created:

@@ -41,7 +41,8 @@ def _refusal(e: DomainError) -> CommandReply:
 def build_broker(settings: Settings) -> NatsBroker:
     # each command is already an event in the log; per-message INFO lines would only repeat it
     return NatsBroker(servers(natsauth.url(settings, "items")), name="gongkai-items-commands", max_reconnect_attempts=-1,
-                      log_level=logging.DEBUG, middlewares=observability.command_middlewares())
+                      inbox_prefix=natsauth.inbox_prefix("items"), log_level=logging.DEBUG,
+                      middlewares=observability.command_middlewares())
 
 
 def register(broker: NatsBroker, svc: Service | None) -> None:

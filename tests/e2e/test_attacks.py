@@ -14,11 +14,13 @@ import pytest
 
 from contracts.roles import Role
 from contracts.subjects import event_subject
+from gongkai import natsauth
 from gongkai.auth import ALGORITHM, mint, signing_key
 from gongkai.config import Settings
 from gongkai.eventlog import EventLog
 
 ROLES = [r.value for r in Role]
+SERVICE_USERS = ("items", "reviews", "reports", "worker")
 
 
 def log_types(stack, item_id: str) -> list[str]:
@@ -228,7 +230,8 @@ def test_an_event_forged_on_nats_without_the_items_services_credentials_is_refus
 
         try:
             nc = await nats.connect(stack.nats_url_as(user), error_cb=on_error, connect_timeout=3,
-                                    max_reconnect_attempts=0, allow_reconnect=False)
+                                    max_reconnect_attempts=0, allow_reconnect=False,
+                                    inbox_prefix=natsauth.inbox_prefix(user) if user in SERVICE_USERS else "_INBOX")
         except (NatsError, OSError) as e:  # anonymous: not even let in
             return f"refused at connect: {e}"
         try:

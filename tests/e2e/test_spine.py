@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from contracts import subjects
 from contracts.reviews import CommandReply, PublishItem
+from gongkai import natsauth
 from gongkai.eventlog import EventLog
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
@@ -241,7 +242,7 @@ def test_a_submission_whose_workflow_never_started_is_reviewed_all_the_same(api,
         from contracts.envelope import Actor, Envelope
         from contracts.items import ItemSubmitted
 
-        log = await EventLog.connect(stack.nats_url_as("items"))  # as the items service would have
+        log = await EventLog.connect(stack.nats_url_as("items"), inbox_prefix=natsauth.inbox_prefix("items"))
         try:
             ev = ItemSubmitted(submission=1, workflow_id=subjects.review_workflow_id("item", item["id"], 1))
             env = Envelope.wrap(ev, aggregate_id=item["id"], org=people.org, actor=Actor(user="zhang.wei"))

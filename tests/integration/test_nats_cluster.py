@@ -31,7 +31,7 @@ from contracts import subjects
 from contracts.envelope import Actor, Envelope
 from contracts.items import ItemDrafted, ItemRevised
 from contracts.subjects import event_subject
-from gongkai import projection
+from gongkai import natsauth, projection
 from gongkai.db import make_engine
 from gongkai.eventlog import EventLog, Stored
 from tests.servers import BIN, free_port
@@ -183,6 +183,11 @@ def own_cluster(tmp_path):
         yield c
 
 
+def inbox_of(user: str) -> str:
+    """The inbox prefix the user's processes connect with: its own for a service user (as gongkai does)."""
+    return natsauth.inbox_prefix(user) if user in ("items", "reviews", "reports", "worker") else "_INBOX"
+
+
 class Client:
     """A connection as one user, keeping the errors the server reports (permission violations)."""
 
@@ -195,7 +200,8 @@ class Client:
             self.errors.append(str(e))
 
         self.nc = await nats.connect(cluster.urls(user), name=f"test-{user}", error_cb=on_error,
-                                     max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2)
+                                     max_reconnect_attempts=-1, reconnect_time_wait=0.2, connect_timeout=2,
+                                     inbox_prefix=inbox_of(user))
         return self
 
     async def denied(self, subject: str, timeout: float = 5.0) -> bool:
@@ -265,7 +271,7 @@ async def test_the_shipped_config_forms_a_three_node_cluster(cluster):
     for n in cluster.nodes:
         peers = {r["remote_name"] for r in n.routez()["routes"]}
         assert peers == {m.name for m in cluster.nodes} - {n.name}, n.name
-    log = await EventLog.connect(cluster.urls("items"), name="gongkai-items")
+    log = await EventLog.connect(cluster.urls("items"), name="gongkai-items", inbox_prefix=inbox_of("items"))
     try:
         await log.ensure_stream(replicas=3)
         info = await log.js.stream_info(log.stream)
@@ -281,6 +287,7 @@ async def test_no_event_is_lost_when_a_node_dies(own_cluster):
     cluster = own_cluster
     # a short request timeout, so that a publish to a leader that just died is retried soon
     log = EventLog(await nats.connect(cluster.urls("items"), name="gongkai-items", max_reconnect_attempts=-1,
+                                       inbox_prefix=inbox_of("items"),
                                       reconnect_time_wait=0.2, connect_timeout=2), timeout=1.0)
     try:
         await log.ensure_stream(replicas=3)
@@ -315,7 +322,7 @@ async def test_no_event_is_lost_when_a_node_dies(own_cluster):
             assert [st.envelope.event_id for st in loaded] == written[item]
 
         # and the whole log as a projection reads it, as the reports user
-        reader = await EventLog.connect(cluster.urls("reports"), name="gongkai-reports")
+        reader = await EventLog.connect(cluster.urls("reports"), name="gongkai-reports", inbox_prefix=inbox_of("reports"))
         try:
             events = await retrying(lambda: follow_all(reader, 40), deadline)
         finally:
@@ -339,7 +346,7 @@ async def test_no_event_is_lost_when_a_node_dies(own_cluster):
 
 
 async def test_only_the_items_user_writes_events_and_readers_read(cluster, clients):
-    log = await EventLog.connect(cluster.urls("items"), name="gongkai-items")
+    log = await EventLog.connect(cluster.urls("items"), name="gongkai-items", inbox_prefix=inbox_of("items"))
     try:
         await log.ensure_stream(replicas=3)
         item = str(uuid.uuid4())
@@ -357,7 +364,7 @@ async def test_only_the_items_user_writes_events_and_readers_read(cluster, clien
 
         # the readers read: the stream, an aggregate's events, and the log through a consumer
         for user in ("reports", "reviews"):
-            reader = await EventLog.connect(cluster.urls(user), name=f"gongkai-{user}")
+            reader = await EventLog.connect(cluster.urls(user), name=f"gongkai-{user}", inbox_prefix=inbox_of(user))
             try:
                 assert await reader.head() == head
                 assert [st.seq for st in await reader.load(event_subject("item", item))] == [first]
@@ -408,7 +415,7 @@ class SeenProjection(projection.Projection):
 async def test_two_replicas_of_a_reader_share_its_projection(cluster, clients, tmp_path):
     """What a reports (or reviews) replica does with the log: fold it through the shared durable consumer,
     under its own user's permissions, each event once."""
-    log = await EventLog.connect(cluster.urls("items"), name="gongkai-items")
+    log = await EventLog.connect(cluster.urls("items"), name="gongkai-items", inbox_prefix=inbox_of("items"))
     try:
         await log.ensure_stream(replicas=3)
         ids = []
@@ -470,6 +477,31 @@ async def test_commands_go_from_the_worker_and_reports_to_the_items_service(clus
     await items.nc.flush()
     assert await items.denied("gongkai.commands.items.publish")
     assert not any("_inbox" in e.lower() for e in items.errors), items.errors
+
+
+async def test_a_service_cannot_listen_to_another_ones_replies(cluster, clients):
+    """The worker's command replies arrive on _INBOX_worker.…, which only the worker may subscribe to."""
+    items = await clients(cluster, "items")
+
+    async def answer(msg) -> None:
+        await msg.respond(b"decision recorded")
+
+    await items.nc.subscribe(subjects.CMD_RECORD_DECISION, queue="items", cb=answer)
+    await items.nc.flush()
+    spy = await clients(cluster, "reviews")
+    heard: list[bytes] = []
+
+    async def overhear(msg) -> None:
+        heard.append(msg.data)
+
+    for prefix in ("_INBOX_worker", "_INBOX"):
+        await spy.nc.subscribe(f"{prefix}.>", cb=overhear)
+    await spy.nc.flush()
+    worker = await clients(cluster, "worker")
+    assert (await worker.nc.request(subjects.CMD_RECORD_DECISION, b"{}", timeout=5)).data == b"decision recorded"
+    await asyncio.sleep(0.3)
+    assert heard == []
+    assert sum("permissions violation for subscription" in e.lower() for e in spy.errors) == 2, spy.errors
 
 
 async def test_the_system_user_sees_every_node(cluster, clients):

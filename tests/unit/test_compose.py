@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from contracts import subjects
+from gongkai import natsauth
 from gongkai.config import Settings
 from gongkai.serve import SERVICES
 
@@ -594,9 +595,23 @@ def test_the_readers_can_read_the_log(nats_users: dict) -> None:
     for name in ("items", "reviews", "reports", "admin"):
         for subject in reads:
             assert _may(nats_users[name], "publish", subject), f"{name} may not publish {subject}"
-        assert _may(nats_users[name], "subscribe", "_INBOX.abc.1"), name
+        assert _may(nats_users[name], "subscribe", f"{inbox_of(name)}.abc.1"), name
     for subject in reads:
         assert not _may(nats_users["worker"], "publish", subject), f"the worker needs no {subject}"
+
+
+def inbox_of(user: str) -> str:
+    return natsauth.inbox_prefix(user) if user in SERVICE_USERS else "_INBOX"
+
+
+SERVICE_USERS = ("items", "reviews", "reports", "worker")
+
+
+def test_no_service_may_read_another_ones_replies(nats_users: dict) -> None:
+    for name in SERVICE_USERS:
+        for other in (*SERVICE_USERS, "admin"):
+            assert _may(nats_users[name], "subscribe", f"{inbox_of(other)}.abc.1") == (other == name), (name, other)
+        assert not _may(nats_users[name], "subscribe", ">"), name
 
 
 def test_every_projecting_service_may_set_events_aside(nats_users: dict) -> None:
