@@ -1,39 +1,100 @@
-"""Folding a projection's batch at once: `gongkai.projection` applies events one at a time inside the batch's
-transaction, so a projection that `defer`s them keeps its batch until the transaction commits, then folds it
-with `fold_batch` over `Rows` — the rows the batch touches, read with one query per table and written once.
+"""Folding a projection's batch at once, for `Projection.apply_many`: `Rows` are the rows the batch touches,
+read with one query per table, folded in memory and written once each; a `Memo` keeps them from one batch to
+the next (trusted from the moment its batch commits). `defer` serves projections that still fold event by event
+(`apply`): it keeps the batch until its transaction commits, then folds it with the projection's `fold_batch`.
 Shared by the items, reviews and reports projections (services share only `gongkai/` and `contracts/`)."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, event, insert, update
+from sqlalchemy import Date, DateTime, TypeDecorator, event, exists
 from sqlalchemy import select as select_rows
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Session, SQLModel
 
 from contracts.envelope import Event
 from gongkai.eventlog import Stored
-from gongkai.projection import Poison
+from gongkai.projection import BATCH_INFO, Poison
+
+#: rows a projection keeps between batches (all tables together); beyond it the memo starts afresh
+MEMO_ROWS = 20_000
+#: the same while the projection is rebuilt (`gongkai.replay`): the rows of about a million events, so that a
+#: replay reads nothing back from the database
+REBUILD_MEMO_ROWS = 250_000
+
+
+class Memo:
+    """A projection's rows as its last committed batch left them, so the next batch reads none of them again.
+
+    They stay true only while no one else writes the tables: every write goes through `apply_batch` under the
+    position row's lock, so the rows are trusted when the batch starts at the very position the memo's batch
+    reached in the same database — any other position (another replica's batch, a reset, a rolled back or
+    failed batch) empties the memo. Folded from an empty database and never emptied since, it holds every row
+    there is, and a key it lacks needs no query at all.
+    """
+
+    def __init__(self, tables: list[type[SQLModel]], limit: int = MEMO_ROWS):
+        self.tables, self.limit = tables, limit
+        self.at: tuple[str, int] | None = None  # (database, position) the rows are true at
+        self.reaching: tuple[str, int] | None = None  # where the batch being folded will leave them
+        self.clear()
+
+    def clear(self) -> None:
+        self.rows: dict[type[SQLModel], dict[str, SimpleNamespace | None]] = defaultdict(dict)
+        self.stored: dict[type[SQLModel], set[str]] = defaultdict(set)  # keys the database holds
+        self.complete = False
+
+    def enter(self, conn: Connection, batch: tuple[str, int, int]) -> None:
+        database, current, reached = batch
+        if self.at != (database, current):
+            self.clear()
+            # position 0 is a fresh or reset projection, whose tables are normally empty: check, once
+            self.complete = current == 0 and not any(
+                conn.execute(select_rows(exists(select_rows(t.__table__)))).scalar() for t in self.tables)  # type: ignore
+        self.at, self.reaching = None, (database, reached)  # until the batch is written, nothing is trusted
+
+    def leave(self) -> None:
+        self.at = self.reaching
+        if sum(len(r) for r in self.rows.values()) > self.limit:
+            self.clear()
 
 
 class Rows:
     """The rows one batch of events touches: read with one query per table, folded in memory as plain
-    objects, and written once each when the batch commits — an INSERT for a new row, an UPDATE by key for one
-    the database held. Putting a new row under an existing key replaces it whole (as `Session.merge` did)."""
+    objects, and written once each when the batch is folded — an INSERT for a new row, an UPDATE by key for one
+    the database held. Putting a new row under an existing key replaces it whole (as `Session.merge` did).
+    Given a `memo` (and the batch's position, from `apply_batch`), rows are read from it first."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, memo: Memo | None = None):
         self.conn = session.connection()  # the batch's transaction
-        self.rows: dict[type[SQLModel], dict[str, SimpleNamespace | None]] = defaultdict(dict)
-        self.stored: dict[type[SQLModel], set[str]] = defaultdict(set)  # keys the database holds
+        batch = session.info.get(BATCH_INFO)
+        if memo is None or batch is None:
+            memo = Memo([])
+        else:
+            memo.enter(self.conn, batch)
+            event.listen(session, "after_commit", lambda _: memo.leave(), once=True)
+        self.memo = memo
+        self.rows, self.stored = memo.rows, memo.stored
         self.changed: dict[type[SQLModel], dict[str, SimpleNamespace]] = defaultdict(dict)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every row of the tables is at hand (what `load` would read is known to be absent)."""
+        return self.memo.complete
+
     def load(self, model: type[SQLModel], ids) -> None:
-        table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
         known = self.rows[model]
         todo = [i for i in set(ids) if i not in known]
+        if self.memo.complete:
+            known.update(dict.fromkeys(todo))
+            return
+        table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
         for start in range(0, len(todo), 500):
             part = todo[start:start + 500]
             for m in self.conn.execute(select_rows(table).where(table.c[key].in_(part))).mappings():
@@ -56,15 +117,66 @@ class Rows:
         self.rows[model][id_] = self.changed[model][id_] = row
 
     def write(self) -> None:
+        dialect = self.conn.dialect
         for model, changed in self.changed.items():
-            table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
-            new = [vars(r) for k, r in changed.items() if k not in self.stored[model]]
-            old = [{f"v_{c}": v for c, v in vars(r).items()} for k, r in changed.items() if k in self.stored[model]]
+            w = _writer(model, dialect)
+            stored = self.stored[model]
+            new = [w.values(r, w.insert_order) for k, r in changed.items() if k not in stored]
+            old = [w.values(r, w.update_order) for k, r in changed.items() if k in stored]
+            # driver-level executemany: SQLAlchemy's per-row parameter handling cost more than the fold itself
             if new:
-                self.conn.execute(insert(table), new)
+                self.conn.exec_driver_sql(w.insert, new)
             if old:
-                self.conn.execute(update(table).where(table.c[key] == bindparam(f"v_{key}")).values(
-                    {c.name: bindparam(f"v_{c.name}") for c in table.columns if c.name != key}), old)
+                self.conn.exec_driver_sql(w.update, old)
+            stored.update(changed)
+        self.changed.clear()
+
+
+class _Writer:
+    """A table's INSERT and UPDATE-by-key in the driver's own SQL, with SQLAlchemy's bind processors (how
+    SQLite stores a datetime, say), so rows are stored exactly as `insert(table)` would store them."""
+
+    def __init__(self, model: type[SQLModel], dialect: Dialect):
+        table, key = model.__table__, _key(model)  # type: ignore[attr-defined]
+        quote = dialect.identifier_preparer.quote
+        mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+        columns = [c.name for c in table.columns]
+        processors = [_remembered(c.type.dialect_impl(dialect).bind_processor(dialect), c.type) for c in table.columns]
+        name = quote(table.name)
+        self.insert = (f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) "
+                       f"VALUES ({', '.join([mark] * len(columns))})")
+        rest = [c for c in columns if c != key]
+        self.update = (f"UPDATE {name} SET {', '.join(f'{quote(c)} = {mark}' for c in rest)} "
+                       f"WHERE {quote(key)} = {mark}")
+        self.insert_order = list(zip(columns, processors, strict=True))
+        self.update_order = [cp for cp in self.insert_order if cp[0] != key] + \
+            [cp for cp in self.insert_order if cp[0] == key]
+
+    @staticmethod
+    def values(row: SimpleNamespace, order: list) -> tuple:
+        d = vars(row)
+        return tuple([d[c] if p is None else p(d[c]) for c, p in order])
+
+
+def _remembered(processor, type_: TypeEngine):
+    """A date or datetime column's bind processor, remembering its answers: rows are written again with the
+    times they already had, and SQLite's conversion of an aware datetime cost more than the rest of the row.
+    (Equal dates and equal aware datetimes — the same instant — are stored alike; a naive datetime, refused,
+    is not remembered.)"""
+    kind = type_.impl if isinstance(type_, TypeDecorator) else type_
+    if processor is None or not isinstance(kind, Date | DateTime):
+        return processor
+    return functools.lru_cache(maxsize=1 << 16)(processor)
+
+
+_WRITERS: dict[tuple[type[SQLModel], str], _Writer] = {}
+
+
+def _writer(model: type[SQLModel], dialect: Dialect) -> _Writer:
+    w = _WRITERS.get((model, dialect.name))
+    if w is None:
+        w = _WRITERS[(model, dialect.name)] = _Writer(model, dialect)
+    return w
 
 
 _DEFAULTS: dict[type[SQLModel], dict] = {}
@@ -76,8 +188,43 @@ def _defaults(model: type[SQLModel]) -> dict:
     return _DEFAULTS[model]
 
 
+_KEYS: dict[type[SQLModel], str] = {}
+
+
 def _key(model: type[SQLModel]) -> str:
-    return model.__table__.primary_key.columns[0].name  # type: ignore[attr-defined]
+    key = _KEYS.get(model)
+    if key is None:
+        key = _KEYS[model] = model.__table__.primary_key.columns[0].name  # type: ignore[attr-defined]
+    return key
+
+
+def decoded(batch: list[Stored], wanted) -> list[tuple[Stored, Event]]:
+    """The batch's events `wanted(envelope)` keeps, with their payloads validated (an event that cannot be read
+    is that event's poison). A replay hands the same events to every projection: each is validated once."""
+    if batch and _EVENTS_OF[0] is not batch[0]:  # another batch: what the last one held is not needed again
+        _EVENTS.clear()
+        _EVENTS_OF[0] = batch[0]
+    out = []
+    for st in batch:
+        env = st.envelope
+        if not wanted(env):
+            continue
+        known = _EVENTS.get(id(env))
+        if known is not None and known[0] is env:
+            out.append((st, known[1]))
+            continue
+        try:
+            ev = env.event()
+        except Exception as e:
+            raise Poison(st.seq, st, e) from e
+        _EVENTS[id(env)] = (env, ev)  # (the envelope is kept with it, so its id is not reused meanwhile)
+        out.append((st, ev))
+    return out
+
+
+#: the payloads of the last batch, by their envelope (events are immutable: projections may share them)
+_EVENTS: dict[int, tuple[object, Event]] = {}
+_EVENTS_OF: list[Stored | None] = [None]  # the first event of that batch
 
 
 def defer(session: Session, projection, stored: Stored, ev: Event) -> None:
@@ -95,6 +242,17 @@ def defer(session: Session, projection, stored: Stored, ev: Event) -> None:
         event.listen(session, "before_commit", fold, once=True)
         event.listen(session, "after_rollback", lambda s: s.info.pop(key, None), once=True)
     pending.append((stored, ev))
+
+
+def fold_each(events: list[tuple[Stored, Event]], fold) -> None:
+    """`fold(stored, event)` for each event in order, as `folding` would guard each (without its cost)."""
+    for st, ev in events:
+        try:
+            fold(st, ev)
+        except (OperationalError, Poison):
+            raise
+        except Exception as e:
+            raise Poison(st.seq, st, e) from e
 
 
 @contextmanager

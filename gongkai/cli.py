@@ -96,7 +96,9 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from gongkai import projection
+    from sqlalchemy.engine import Engine
+
+    from gongkai import replay
     from gongkai.db import make_engine
     from gongkai.eventlog import EventLog
 
@@ -105,25 +107,32 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         log = await EventLog.connect(natsauth.url(settings, "admin"), name="gongkai-replay")
-        try:
-            for service, module, cls in PROJECTIONS:
-                proj = getattr(importlib.import_module(module), cls)()
-                engine = make_engine(settings.database_url(service))
-                t0 = time.monotonic()
+        engines: dict[str, Engine] = {}
+        targets = []
+        for service, module, cls in PROJECTIONS:
+            proj = getattr(importlib.import_module(module), cls)()
+            url = settings.database_url(service)
+            engines.setdefault(url, make_engine(url))
+            targets.append((engines[url], proj))
+        t0 = time.monotonic()
 
-                def progress(pos: int, head: int, t0=t0, name=proj.name) -> None:
-                    if tty:
-                        rate = pos / max(time.monotonic() - t0, 1e-6)
-                        eta = (head - pos) / rate if rate else 0
-                        print(f"\r{name}: {pos}/{head} events, {rate:,.0f}/s, ETA {eta:.0f} s ", end="",
-                              file=sys.stderr, flush=True)
+        def progress(pos: int, head: int) -> None:
+            if tty:
+                rate = pos / max(time.monotonic() - t0, 1e-6)
+                eta = (head - pos) / rate if rate else 0
+                print(f"\rreplay: {pos}/{head} events, {rate:,.0f}/s, ETA {eta:.0f} s ", end="", file=sys.stderr,
+                      flush=True)
 
-                pos = await projection.rebuild(log, engine, proj, progress=progress)
-                if tty:
-                    print(file=sys.stderr)
-                print(f"{proj.name}: rebuilt to position {pos} in {time.monotonic() - t0:.1f} s")
+        try:  # one pass over the log for every projection
+            positions = await replay.rebuild_all(log, targets, progress=progress)
         finally:
             await log.close()
+            for engine in engines.values():
+                engine.dispose()
+        if tty:
+            print(file=sys.stderr)
+        for (_, proj), pos in zip(targets, positions, strict=True):
+            print(f"{proj.name}: rebuilt to position {pos} in {time.monotonic() - t0:.1f} s")
 
     asyncio.run(run())
     return 0

@@ -191,7 +191,9 @@ def _runs(days: list[SkippedDay] | list[MakeUpDay]) -> list[str]:
 class Calendar:
     """The official working-day calendar: chinese_calendar's years, replaced or extended by ``extra``."""
 
-    __slots__ = ("_extra",)
+    # `_classified` remembers each day's answer: chinese_calendar scans its whole table on every lookup, which
+    # made classifying days the larger part of folding applications' clocks
+    __slots__ = ("_classified", "_extra")
 
     def __init__(self, extra: Mapping[int, YearSchedule] | None = None) -> None:
         extra = dict(extra or {})
@@ -205,6 +207,7 @@ class Calendar:
                 raise CalendarConfigError(f"{year}年的安排中有其他年份的日期：{', '.join(map(str, stray))} / "
                                           f"the {year} schedule lists days of another year: {', '.join(map(str, stray))}")
         self._extra: Mapping[int, YearSchedule] = MappingProxyType(extra)
+        self._classified: dict[date, tuple[bool, str | None]] = {}
 
     def __repr__(self) -> str:
         return f"Calendar(extra_years={sorted(self._extra)})"
@@ -271,6 +274,12 @@ class Calendar:
         Raises ``CalendarUnknown`` when no schedule covers ``d.year``.
         """
         d = _check_date(d)
+        known = self._classified.get(d)
+        if known is None:
+            known = self._classified[d] = self._classify(d)
+        return known
+
+    def _classify(self, d: date) -> tuple[bool, str | None]:
         weekend = d.weekday() >= 5
         schedule = self._extra.get(d.year)
         if schedule is not None:

@@ -15,7 +15,7 @@ from contracts.items import (
     ItemSubmitted,
 )
 from contracts.lifecycle import status_after, year_of
-from gongkai.batchfold import Rows, defer, folding
+from gongkai.batchfold import Memo, Rows, decoded, defer, fold_each, folding  # noqa: F401 (register.py imports them here)
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
 
@@ -41,6 +41,10 @@ class ItemRow(SQLModel, table=True):
 class ItemListing(Projection):
     name = "items.listing"
     tables = [ItemRow]
+    aggregates = frozenset({"item"})
+
+    def __init__(self) -> None:
+        self.memo = Memo(self.tables)
 
     def apply(self, session: Session, st: Stored) -> None:
         """One event, as `gongkai.projection` hands them over: its payload is validated now (an event that
@@ -50,15 +54,13 @@ class ItemListing(Projection):
 
     def apply_many(self, session: Session, batch: list[Stored]) -> None:
         """Fold a batch of events at once, in order."""
-        self.fold_batch(session, [(st, st.envelope.event()) for st in batch if st.envelope.aggregate == "item"])
+        self.fold_batch(session, decoded(batch, lambda env: env.aggregate == "item"))
 
     def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
         """The rows the batch touches are read with one query, folded, and written once each."""
-        rows = Rows(session)
+        rows = Rows(session, self.memo)
         rows.load(ItemRow, {st.envelope.aggregate_id for st, _ in events})
-        for st, ev in events:
-            with folding(st):
-                self._fold(rows, st, ev)
+        fold_each(events, lambda st, ev: self._fold(rows, st, ev))
         rows.write()
 
     def _fold(self, rows: Rows, st: Stored, ev) -> None:

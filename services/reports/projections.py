@@ -54,7 +54,7 @@ from contracts.items import (
 from contracts.lifecycle import SHANGHAI, review_open_after, status_after, year_of
 from contracts.reviews import DecisionRecorded, ReviewOverdue
 from gongkai import appclock
-from gongkai.batchfold import Rows, defer, folding
+from gongkai.batchfold import Memo, Rows, decoded, defer, fold_each
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
 from gongkai.workdays import Calendar, default_calendar
@@ -402,10 +402,21 @@ def applications_table(session: Session, *, year: int, org: str | None) -> dict:
     return table
 
 
+#: the row of each aggregate's own (besides its review's)
+_TABLE_OF = {"item": ReportItem, "application": ReportApplication, "proposal": ReportProposal,
+             "record": ReportSection2}
+
+
 class AnnualTotals(Projection):
     name = "reports.totals.v10"
     tables = [ReportItem, ReportApplication, ReportCase, ReportProposal, ReportText, ReportSection2, ReportClosed,
               ReportReview]
+    # all but the 索引号 counters' events, which change no row here (one shares its id with a table-二 record,
+    # whose review row it leaves as it is): an aggregate added to the log must be added here to be counted
+    aggregates = frozenset({"item", "application", "proposal", "record", "report"})
+
+    def __init__(self) -> None:
+        self.memo = Memo(self.tables)
 
     def apply(self, session: Session, st: Stored) -> None:
         """One event, as `gongkai.projection` hands them over: its payload is validated now (an event that
@@ -414,17 +425,16 @@ class AnnualTotals(Projection):
 
     def apply_many(self, session: Session, batch: list[Stored]) -> None:
         """Fold a batch of events at once, in order."""
-        self.fold_batch(session, [(st, st.envelope.event()) for st in batch])
+        self.fold_batch(session, decoded(batch, lambda env: env.aggregate in self.aggregates))
 
     def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
         """The rows the batch touches are read with one query per table, folded, and written once each."""
-        rows = Rows(session)
+        rows = Rows(session, self.memo)
         wanted: dict[type[SQLModel], set[str]] = defaultdict(set)
-        for st, ev in events:
+        for st, ev in events if not rows.complete else ():  # (all rows at hand: nothing to read)
             env = st.envelope
             wanted[ReportReview].add(env.aggregate_id)
-            table = {"item": ReportItem, "application": ReportApplication, "proposal": ReportProposal,
-                     "record": ReportSection2}.get(env.aggregate)
+            table = _TABLE_OF.get(env.aggregate)
             if table is not None:
                 wanted[table].add(env.aggregate_id)
             if isinstance(ev, CaseRecorded | CaseDecided):
@@ -435,9 +445,7 @@ class AnnualTotals(Projection):
                 wanted[ReportText].add(f"{env.org}|{ev.year}|{ev.section}")
         for table, ids in wanted.items():
             rows.load(table, ids)
-        for st, ev in events:
-            with folding(st):
-                self._fold(rows, st.envelope, ev)
+        fold_each(events, lambda st, ev: self._fold(rows, st.envelope, ev))
         rows.write()
 
     def _fold(self, rows: Rows, env, ev) -> None:

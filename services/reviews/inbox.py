@@ -28,7 +28,7 @@ from contracts.items import (
     ValidityChanged,
 )
 from contracts.reviews import DecisionRecorded
-from gongkai.batchfold import Rows, defer, folding
+from gongkai.batchfold import Memo, Rows, decoded, defer, fold_each
 from gongkai.eventlog import Stored
 from gongkai.projection import Projection
 
@@ -58,6 +58,10 @@ AGGREGATES = ("item", "application", "record")
 class Inbox(Projection):
     name = "reviews.inbox.v2"
     tables = [Task]
+    aggregates = frozenset(AGGREGATES)
+
+    def __init__(self) -> None:
+        self.memo = Memo(self.tables)
 
     def apply(self, session: Session, st: Stored) -> None:
         """One event, as `gongkai.projection` hands them over: its payload is validated now (an event that
@@ -67,15 +71,13 @@ class Inbox(Projection):
 
     def apply_many(self, session: Session, batch: list[Stored]) -> None:
         """Fold a batch of events at once, in order."""
-        self.fold_batch(session, [(st, st.envelope.event()) for st in batch if st.envelope.aggregate in AGGREGATES])
+        self.fold_batch(session, decoded(batch, lambda env: env.aggregate in AGGREGATES))
 
     def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
         """The tasks the batch touches are read with one query, folded, and written once each."""
-        rows = Rows(session)
+        rows = Rows(session, self.memo)
         rows.load(Task, {st.envelope.aggregate_id for st, _ in events})
-        for st, ev in events:
-            with folding(st):
-                self._fold(rows, st.envelope, ev)
+        fold_each(events, lambda st, ev: self._fold(rows, st.envelope, ev))
         rows.write()
 
     def _fold(self, rows: Rows, env, ev) -> None:

@@ -324,3 +324,15 @@ def test_calendar_from_env(tmp_path, monkeypatch):
         default_calendar.cache_clear()
     with pytest.raises(CalendarUnknown):
         is_working_day(d("2027-02-13"))
+
+
+def test_classify_remembers_each_day_but_never_an_unknown_year():
+    cal = Calendar()
+    days = [d("2025-09-27"), d("2025-09-28"), d("2025-10-01"), d("2025-10-06"), d("2025-10-09"), d("2025-10-12")]
+    first = [cal.classify(day) for day in days]
+    assert [cal.classify(day) for day in days] == first == [Calendar().classify(day) for day in days]
+    for _ in range(2):  # a year without a schedule is refused every time, not remembered as some answer
+        with pytest.raises(CalendarUnknown):
+            cal.classify(date(2099, 1, 5))
+    with pytest.raises(TypeError):  # a datetime is not a day, even once its date has been classified
+        cal.classify(datetime(2025, 10, 1, 12, tzinfo=UTC))
