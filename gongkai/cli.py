@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 from gongkai import natsauth
@@ -67,6 +68,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         stack.start()
         print(f"gongkai is up in {time.monotonic() - started:.1f} s (data dir {settings.data_dir})", flush=True)
+        if warning := _calendar_warning():
+            print(f"gongkai: {warning}", flush=True)
         if args.demo:
             try:
                 if demo.load(settings, say=lambda text: print(f"gongkai: {text}", flush=True)):
@@ -208,8 +211,26 @@ def cmd_status(args: argparse.Namespace) -> int:
         ok = p.ready()
         down += not ok
         print(f"{p.name:<10} {'up  ' if ok else 'DOWN'} {p.url}")
+    print(f"calendar: {_calendar_warning() or 'every year a deadline started today can reach is scheduled'}")
     _print_dead_letters(settings)
     return 1 if down else 0
+
+
+def _calendar_warning() -> str | None:
+    """Next year's working-day schedule, missing while a deadline started today could already reach it."""
+    from contracts.lifecycle import SHANGHAI
+    from gongkai import workdays
+
+    try:
+        missing = workdays.unscheduled_years(datetime.now(SHANGHAI).date())
+    except workdays.CalendarConfigError as e:
+        return f"WARNING {workdays.CALENDAR_FILE_ENV} is unreadable: {e}"
+    if not missing:
+        return None
+    years = "、".join(map(str, missing))
+    return (f"WARNING 缺少{years}年的节假日安排：期限延伸到该年的将没有截止日期，请在 {workdays.CALENDAR_FILE_ENV} 中补充 / "
+            f"no working-day schedule for {years}: deadlines reaching into it get no due date until "
+            f"{workdays.CALENDAR_FILE_ENV} adds it (or a newer chinese-calendar is installed)")
 
 
 def _print_dead_letters(settings) -> None:

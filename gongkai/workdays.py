@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "CALENDAR_FILE_ENV", "WEEKEND", "Calendar", "CalendarConfigError", "CalendarUnknown", "Deadline", "MakeUpDay",
     "SkippedDay", "YearSchedule", "add_working_days", "calendar_from_env", "default_calendar", "due_at",
-    "is_working_day", "working_days_between",
+    "is_working_day", "unscheduled_years", "working_days_between",
 ]
 
 CALENDAR_FILE_ENV = "GONGKAI_CALENDAR_FILE"
@@ -380,6 +380,19 @@ def calendar_from_env(environ: Mapping[str, str] | None = None) -> Calendar:
 def default_calendar() -> Calendar:
     """The process-wide calendar (``calendar_from_env()``, read once; ``default_calendar.cache_clear()`` to reload)."""
     return calendar_from_env()
+
+
+#: how far ahead a clock started today can reach: the longest, Art. 33's 20 + 20 working days, spans about two
+#: months around the Spring Festival; three months leaves the office time to add next year's schedule
+HORIZON = timedelta(days=92)
+
+
+def unscheduled_years(today: date, *, calendar: Calendar | None = None) -> list[int]:
+    """The years a deadline started today could reach that no schedule covers. The State Council announces a
+    year's schedule in November or December; until a deployment adds it (``GONGKAI_CALENDAR_FILE``) or a newer
+    ``chinese-calendar`` is installed, deadlines reaching into that year get no date, only a warning."""
+    cal = calendar or default_calendar()
+    return [y for y in range(today.year, (today + HORIZON).year + 1) if not cal.knows(y)]
 
 
 def is_working_day(d: date, *, calendar: Calendar | None = None) -> bool:

@@ -66,6 +66,27 @@ def test_status_says_what_is_down(tmp_path):
     stack = StackProcess(tmp_path / "data")
     out = subprocess.run([GONGKAI, "status"], env=stack.env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "DOWN" in out.stdout
+    assert "\ncalendar: " in out.stdout  # whether next year's working-day schedule is known yet
+
+
+def test_status_warns_of_a_missing_working_day_schedule(tmp_path):
+    """From October, a year a deadline could reach must be scheduled; 2027 is, here, only through the file."""
+    stack = StackProcess(tmp_path / "data")
+    line = subprocess.run([GONGKAI, "status"], env=stack.env, capture_output=True, text=True,
+                          timeout=60).stdout.split("calendar: ", 1)[1].splitlines()[0]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from gongkai.workdays import unscheduled_years
+    from tests.unit.test_workdays import TOML_2027
+
+    missing = unscheduled_years(datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    assert ("WARNING" in line and all(str(y) in line for y in missing)) if missing else "WARNING" not in line, line
+    if missing == [2027]:
+        (tmp_path / "calendar.toml").write_text(TOML_2027, encoding="utf-8")
+        env = {**stack.env, "GONGKAI_CALENDAR_FILE": str(tmp_path / "calendar.toml")}
+        out = subprocess.run([GONGKAI, "status"], env=env, capture_output=True, text=True, timeout=60).stdout
+        assert "calendar: every year a deadline started today can reach is scheduled" in out, out
 
 
 def test_a_token_is_printed_alone_and_accepted_only_by_its_own_deployment(stack, tmp_path):

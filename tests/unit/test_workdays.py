@@ -336,3 +336,15 @@ def test_classify_remembers_each_day_but_never_an_unknown_year():
             cal.classify(date(2099, 1, 5))
     with pytest.raises(TypeError):  # a datetime is not a day, even once its date has been classified
         cal.classify(datetime(2025, 10, 1, 12, tzinfo=UTC))
+
+
+def test_the_next_years_missing_schedule_is_noticed_a_quarter_ahead(tmp_path):
+    """`gongkai up` and `gongkai status` warn while a deadline started today could reach an unscheduled year."""
+    from gongkai.workdays import unscheduled_years
+
+    assert unscheduled_years(d("2026-09-30"), calendar=CAL) == []  # 2027 is more than a quarter away
+    assert unscheduled_years(d("2026-10-01"), calendar=CAL) == [2027]
+    assert unscheduled_years(d("2027-01-04"), calendar=CAL) == [2027]
+    path = tmp_path / "calendar.toml"
+    path.write_text(TOML_2027, encoding="utf-8")
+    assert unscheduled_years(d("2026-12-01"), calendar=Calendar.from_file(path)) == []
