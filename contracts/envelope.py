@@ -66,12 +66,25 @@ class Envelope(BaseModel):
 
     def event(self) -> Event:
         """The typed payload, upcast to the current version of its type."""
-        from contracts.registry import EVENT_TYPES
-
-        cls = EVENT_TYPES.get(self.type)
+        cls = (_event_types or _load_event_types()).get(self.type)
         if cls is None:
             raise LookupError(f"unknown event type {self.type!r}")
         payload = self.payload
         if self.schema_version < cls.VERSION:
             payload = cls.upcast(self.schema_version, dict(payload))
-        return cls.model_validate(payload)
+        # the validator `model_validate` calls, without its per-call Python overhead (every event of a replay
+        # comes through here)
+        return cls.__pydantic_validator__.validate_python(payload)
+
+
+#: the registry's `EVENT_TYPES`, once imported: an import statement in `event` cost more than a small
+#: payload's validation. Not imported at module level: the registry imports the event modules, which import this.
+_event_types: dict[str, type[Event]] = {}
+
+
+def _load_event_types() -> dict[str, type[Event]]:
+    global _event_types
+    from contracts.registry import EVENT_TYPES
+
+    _event_types = EVENT_TYPES
+    return EVENT_TYPES
