@@ -32,6 +32,7 @@ import httpx
 
 from bench import ceilings, synthetic
 from bench.common import ROOT, Figure, Load, at_least, below, ms_summary, pct, reason, rss_mb, say, unmeasured
+from gongkai import natsauth
 from tests.servers import BIN, StackProcess, free_port, wait_tcp
 
 ORG = "bench-org"
@@ -289,7 +290,8 @@ async def load_city(stack: StackProcess, n_events: int, timeout: float) -> tuple
     load = Load()
     t0 = time.perf_counter()
     # as the items service, the one writer of the log (gongkai/natsauth.py)
-    n, pub_s = await synthetic.publish(stack.nats_url_as("items"), synthetic.city(n_events))
+    n, pub_s = await synthetic.publish(stack.nats_url_as("items"), synthetic.city(n_events),
+                                       inbox_prefix=natsauth.inbox_prefix("items"))
     nc = await nats.connect(stack.nats_url)
     head = (await nc.jetstream().stream_info("GONGKAI")).state.last_seq
     await nc.drain()

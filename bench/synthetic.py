@@ -350,7 +350,7 @@ def imported(n: int, org: str, *, seed: int = 2, year: int | None = None) -> Ite
             event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), occurred_at=at)
 
 
-async def publish(nats_url: str, events, *, max_pending: int = 4000) -> tuple[int, float]:
+async def publish(nats_url: str, events, *, max_pending: int = 4000, inbox_prefix: str = "_INBOX") -> tuple[int, float]:
     """Publish the events pipelined (many acks outstanding) to the real stream, created with its real
     configuration; each carries the headers `EventLog.append` gives it (event id as `Nats-Msg-Id`, type, and
     the subject's chain digests where the event log keeps them), but no expected sequence: nothing races here.
@@ -362,7 +362,7 @@ async def publish(nats_url: str, events, *, max_pending: int = 4000) -> tuple[in
 
     chain = getattr(eventlog, "chain_digest", None)
     tips: dict[str, str] = {}
-    log = await EventLog.connect(nats_url, name="gongkai-bench-publish")
+    log = await EventLog.connect(nats_url, name="gongkai-bench-publish", inbox_prefix=inbox_prefix)
     try:
         await log.ensure_stream()
         js = log.nc.jetstream(publish_async_max_pending=max_pending)
