@@ -44,7 +44,8 @@ None dates (``CalendarUnknown``): a deadline is never guessed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
+from functools import lru_cache
 from itertools import pairwise
 from typing import Literal, TypeVar
 
@@ -55,6 +56,7 @@ from gongkai.workdays import Calendar, CalendarUnknown, Deadline, default_calend
 __all__ = [
     "CORRECTION_NOTICE_DAYS", "DEFAULT_CORRECTION_WINDOW_DAYS", "FEE_PAUSES_REPLY_CLOCK", "MAX_EXTENSION_DAYS",
     "PAYMENT_DAYS", "REPLY_DAYS", "ClockError", "ClockEvent", "ClockEventKind", "ClockState", "clock", "expired",
+    "reply_due_on",
 ]
 
 #: Art. 33: reply within 20 working days of receipt (or of the corrected application)
@@ -395,6 +397,72 @@ def clock(events: Sequence[ClockEvent], *, calendar: Calendar | None = None,
         payment_due_on=payment_due_on, paused=paused, remaining_working_days=remaining,
         paused_working_days=paused_days, extended_by=f.extension[1] if f.extension else 0, warnings=warnings,
     )
+
+
+def reply_due_on(events: Sequence[ClockEvent], *, calendar: Calendar | None = None) -> date | None:
+    """``clock(events, calendar=calendar).reply_due_on``, computing that date alone: the same checks (raises
+    ``ClockError`` alike), without the explanation, the other windows and the `Deadline` objects, and with each
+    working-day sum remembered per calendar. Folding the log computes it for every clock event."""
+    cal = calendar or default_calendar()
+    if not events:
+        raise ClockError("没有事件：计时须从收到申请（received）开始", "no events: the clock must start with 'received'")
+    for prev, ev in pairwise(events):
+        if ev.on < prev.on:
+            raise ClockError(f"事件须按日期先后排列：{ev.kind}（{ev.on.isoformat()}）在 {prev.kind}（{prev.on.isoformat()}）之后",
+                             f"events must be in date order: {ev.kind} on {ev.on.isoformat()} comes after "
+                             f"{prev.kind} on {prev.on.isoformat()}")
+    f = _Fold()
+    for ev in events:
+        f.apply(ev)
+    assert f.received_on is not None
+    if f.correction_pending:
+        return None
+    # as `clock` walks the reply period: an unknown calendar year, or a pause still running, leaves no date
+    due = _due_on(cal, f.corrected_on or f.received_on, REPLY_DAYS)
+    order = sorted([(start, 0, i) for i, (start, _, _) in enumerate(f.pauses)]
+                   + ([(f.extension[0], 1, -1)] if f.extension else []))
+    open_pause = False
+    for _, is_ext, i in order:
+        if due is None:
+            return None
+        if is_ext and f.extension:
+            due = _due_on(cal, due, f.extension[1])
+            continue
+        s, e, _ = f.pauses[i]
+        if e is None:
+            open_pause = True
+            continue
+        n = _between(cal, s, e)
+        if n is None:
+            return None
+        if n:
+            due = _due_on(cal, due, n)
+    return None if open_pause else due
+
+
+@lru_cache(maxsize=1 << 14)
+def _due_on(cal: Calendar, start: date, n: int) -> date | None:
+    """The due day of `n` working days after `start` (`Calendar.add_working_days(start, n).due_on`, counted
+    from the next day, without building its `Deadline`), or None where the calendar does not know the days."""
+    day, counted = start, 0
+    try:
+        while counted < n:
+            day += _DAY
+            counted += cal.is_working_day(day)
+    except CalendarUnknown:
+        return None
+    return day
+
+
+_DAY = timedelta(days=1)
+
+
+@lru_cache(maxsize=1 << 14)
+def _between(cal: Calendar, a: date, b: date) -> int | None:
+    try:
+        return cal.working_days_between(a, b)
+    except CalendarUnknown:
+        return None
 
 
 def expired(state: ClockState, today: date) -> Literal["correction", "payment"] | None:

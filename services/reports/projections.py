@@ -148,10 +148,15 @@ class ReportReview(SQLModel, table=True):
     overdue_recorded: bool = False
 
 
-def apply_review(rows: Rows, env, ev) -> None:
-    if isinstance(ev, ItemDrafted | ApplicationReceived):
+def apply_review(rows: Rows, env, ev, open_after: bool | None) -> None:
+    """`open_after`: `review_open_after(ev, None)` (None: the event leaves it as it was)."""
+    if isinstance(ev, ItemDrafted):
         rows.put(ReportReview, rows.new(ReportReview, id=env.aggregate_id, aggregate=env.aggregate, org=env.org,
-                                        title=getattr(ev, "title", None) or getattr(ev, "subject", "")))
+                                        title=ev.title or ""))
+        return
+    if isinstance(ev, ApplicationReceived):
+        rows.put(ReportReview, rows.new(ReportReview, id=env.aggregate_id, aggregate=env.aggregate, org=env.org,
+                                        title=ev.subject))
         return
     row = rows.get(ReportReview, env.aggregate_id)
     if row is None:
@@ -159,24 +164,51 @@ def apply_review(rows: Rows, env, ev) -> None:
             return
         row = rows.new(ReportReview, id=env.aggregate_id, aggregate="record", org=env.org,
                        title=f"{ev.year}年度报告第二部分数据")
-    if isinstance(ev, ItemRevised) and "title" in ev.changes:
-        row.title = str(ev.changes["title"])
-    elif isinstance(ev, ItemSubmitted | ChangeRequested | AnswerSubmitted | Section2Submitted):
+    changed = True
+    if isinstance(ev, DecisionRecorded):  # most of the log: tried first
+        if row.open and row.stage:
+            row.stage, row.since, row.overdue_recorded = _next_stage(row.stage, ev.stage, ev.outcome), \
+                env.occurred_at, False
+            row.open = row.stage is not None
+        else:
+            changed = False
+    elif isinstance(ev, ItemRevised):
+        if "title" in ev.changes:
+            row.title = str(ev.changes["title"])
+        else:
+            changed = False
+    elif isinstance(ev, _SUBMITTING):
         row.open, row.stage, row.since, row.overdue_recorded = True, "initial", env.occurred_at, False
-        row.purpose = ev.change if isinstance(ev, ChangeRequested) else (
-            "answer" if isinstance(ev, AnswerSubmitted) else "publish")
-        row.author = getattr(ev, "drafted_by", row.author)
-    elif isinstance(ev, DecisionRecorded) and row.open and row.stage:
-        nxt = chain.advance(chain.ChainState(author="", stage=chain.Stage(row.stage)),
-                            chain.Decision(ev.stage, ev.outcome, ev.decided_by))
-        row.stage, row.since, row.overdue_recorded = nxt.stage, env.occurred_at, False
-        row.open = nxt.stage is not None
+        if isinstance(ev, ChangeRequested):
+            row.purpose = ev.change
+        elif isinstance(ev, AnswerSubmitted):
+            row.purpose, row.author = "answer", ev.drafted_by
+        else:
+            row.purpose = "publish"
+            if isinstance(ev, Section2Submitted):
+                row.author = ev.drafted_by
     elif isinstance(ev, ReviewOverdue) and ev.deadline == "stage":
         row.overdue_recorded = True
-    row.open = review_open_after(ev, row.open)
+    else:
+        changed = False
+    before = row.open, row.stage
+    if open_after is not None:
+        row.open = open_after
     if not row.open:
         row.stage = None
-    rows.put(ReportReview, row)
+    if changed or before != (row.open, row.stage):  # (a publication closes a review already closed)
+        rows.put(ReportReview, row)
+
+
+#: the submissions that open a review
+_SUBMITTING = (ItemSubmitted, ChangeRequested, AnswerSubmitted, Section2Submitted)
+
+
+@lru_cache(maxsize=1024)
+def _next_stage(stage: str, decided_stage: str, outcome: str) -> str | None:
+    """The stage after a decision, remembered: the chain's step depends on these three alone."""
+    return chain.advance(chain.ChainState(author="", stage=chain.Stage(stage)),
+                         chain.Decision(decided_stage, outcome, "")).stage  # type: ignore[arg-type]
 
 
 class ReportClosed(SQLModel, table=True):
@@ -233,7 +265,8 @@ def apply_proposal(rows: Rows, env, ev) -> None:
         rows.put(ReportProposal, row)
 
 
-def apply_application(rows: Rows, env, ev) -> None:
+def apply_application(rows: Rows, env, ev, open_after: bool | None) -> None:
+    """`open_after`: as for `apply_review`."""
     if isinstance(ev, CaseRecorded):
         rows.put(ReportCase, rows.new(ReportCase, id=ev.case_id, org=env.org, kind=ev.kind,
                                       filed_year=ev.filed_on.year, result=ev.result))
@@ -244,21 +277,24 @@ def apply_application(rows: Rows, env, ev) -> None:
             rows.put(ReportCase, case)
         return
     if isinstance(ev, ApplicationReceived):
+        clock = json.dumps([{"kind": "received", "on": str(ev.received_on)}])
         rows.put(ReportApplication, rows.new(
             ReportApplication,
             id=env.aggregate_id, org=env.org, applicant_type=ev.applicant_type, received_on=ev.received_on,
-            received_year=ev.received_on.year, clock=json.dumps([{"kind": "received", "on": str(ev.received_on)}]),
-            due_on=_due([{"kind": "received", "on": str(ev.received_on)}])))
+            received_year=ev.received_on.year, clock=clock, due_on=_due_of(clock, default_calendar())))
         return
     row = rows.get(ReportApplication, env.aggregate_id)
     if row is None:
         return
-    row.review_open = review_open_after(ev, row.review_open)
+    if open_after is not None:
+        row.review_open = open_after
     match ev:
         case ClockEventRecorded() | FeeNotified():
-            steps = [*json.loads(row.clock), {"kind": getattr(ev, "kind", "fee_notified"), "on": str(ev.on),
-                                              "days": getattr(ev, "days", None)}]
-            row.clock, row.due_on = json.dumps(steps), _due(steps)
+            step = {"kind": ev.kind, "on": str(ev.on), "days": ev.days} if isinstance(ev, ClockEventRecorded) \
+                else {"kind": "fee_notified", "on": str(ev.on), "days": None}
+            steps = [*json.loads(row.clock), step]
+            row.clock = json.dumps(steps)
+            row.due_on = _due_of(row.clock, default_calendar())
             if isinstance(ev, FeeNotified):
                 row.fee_yuan = ev.amount_yuan
             elif ev.kind == "fee_paid":
@@ -270,15 +306,11 @@ def apply_application(rows: Rows, env, ev) -> None:
     rows.put(ReportApplication, row)
 
 
-def _due(steps: list[dict]) -> date | None:
-    return _due_of(json.dumps(steps), default_calendar())
-
-
 @lru_cache(maxsize=8192)
 def _due_of(clock: str, calendar: Calendar) -> date | None:
     """The reply due date of a clock (its JSON), remembered: most applications share their few steps' dates."""
     try:
-        return appclock.clock([appclock.ClockEvent(**s) for s in json.loads(clock)], calendar=calendar).reply_due_on
+        return appclock.reply_due_on([appclock.ClockEvent(**s) for s in json.loads(clock)], calendar=calendar)
     except (appclock.ClockError, ValueError):
         return None
 
@@ -449,9 +481,12 @@ class AnnualTotals(Projection):
         rows.write()
 
     def _fold(self, rows: Rows, env, ev) -> None:
-        apply_review(rows, env, ev)
+        open_after, status = _lifecycle(ev)  # (once for the review and the row)
+        apply_review(rows, env, ev, open_after)
+        if env.aggregate == "item":
+            return self._fold_item(rows, env, ev, open_after, status)
         if env.aggregate == "application":
-            return apply_application(rows, env, ev)
+            return apply_application(rows, env, ev, open_after)
         if env.aggregate == "proposal":
             return apply_proposal(rows, env, ev)
         if env.aggregate == "record":
@@ -464,12 +499,14 @@ class AnnualTotals(Projection):
             if isinstance(ev, ReportTextSet):
                 rows.put(ReportText, rows.new(ReportText, id=f"{env.org}|{ev.year}|{ev.section}", org=env.org,
                                               year=ev.year, section=ev.section, text=ev.text))
-            return None
-        if env.aggregate != "item":
-            return
-        if isinstance(ev, ItemDrafted | ItemImported):
+        return None
+
+    @staticmethod
+    def _fold_item(rows: Rows, env, ev, open_after: bool | None, status: str | None) -> None:
+        """`open_after` and `status`: `_lifecycle(ev)`."""
+        if isinstance(ev, _NEW_ITEM):
             row = rows.new(ReportItem, id=env.aggregate_id, org=env.org, kind=ev.kind, category=ev.category,
-                           status=status_after(ev))
+                           status=status)
             if isinstance(ev, ItemImported):
                 row.imported = True
                 _published_at(row, ev.published_at)
@@ -478,8 +515,10 @@ class AnnualTotals(Projection):
         row = rows.get(ReportItem, env.aggregate_id)
         if row is None:
             return
-        row.status = status_after(ev) or row.status
-        row.review_open = review_open_after(ev, row.review_open)
+        before = (row.status, row.review_open, row.overdue)
+        row.status = status or row.status
+        if open_after is not None:
+            row.review_open = open_after
         if isinstance(ev, ReviewOverdue) and ev.deadline == "stage":
             row.overdue = True
         elif isinstance(ev, DecisionRecorded) or not row.review_open:
@@ -488,7 +527,32 @@ class AnnualTotals(Projection):
             row.category = ev.changes["category"]  # type: ignore[assignment]
         elif isinstance(ev, ItemPublished):
             _published_at(row, ev.published_at)
+        elif before == (row.status, row.review_open, row.overdue):
+            return  # (most decisions): a row left as it was is not written again
         rows.put(ReportItem, row)
+
+
+_NEW_ITEM = (ItemDrafted, ItemImported)
+
+
+def _lifecycle_key(ev: Event) -> tuple:
+    """What `status_after` and `review_open_after` read of an event: its type, and a decision's outcome and
+    purpose (a field they come to read must be added here)."""
+    fields = ev.__dict__
+    return type(ev), fields.get("outcome"), fields.get("purpose")
+
+
+_LIFECYCLE: dict[tuple, tuple[bool | None, str | None]] = {}
+
+
+def _lifecycle(ev: Event) -> tuple[bool | None, str | None]:
+    """(`review_open_after(ev, None)`, `status_after(ev)`), remembered by `_lifecycle_key`: their matching cost
+    more than the rest of the fold."""
+    key = _lifecycle_key(ev)
+    known = _LIFECYCLE.get(key)
+    if known is None:
+        known = _LIFECYCLE[key] = (review_open_after(ev, None), status_after(ev))  # type: ignore[arg-type]
+    return known
 
 
 def _published_at(row: SimpleNamespace, moment: datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from sqlmodel import Field, Session, SQLModel
 
@@ -76,11 +77,21 @@ class Inbox(Projection):
     def fold_batch(self, session: Session, events: list[tuple[Stored, Event]]) -> None:
         """The tasks the batch touches are read with one query, folded, and written once each."""
         rows = Rows(session, self.memo)
-        rows.load(Task, {st.envelope.aggregate_id for st, _ in events})
+        if not rows.complete:  # (all rows at hand: nothing to read)
+            rows.load(Task, {st.envelope.aggregate_id for st, _ in events})
         fold_each(events, lambda st, ev: self._fold(rows, st.envelope, ev))
         rows.write()
 
     def _fold(self, rows: Rows, env, ev) -> None:
+        if isinstance(ev, DecisionRecorded):  # most of the log: taken first
+            task = rows.get(Task, env.aggregate_id)
+            if task is None:
+                return
+            if ev.submission == task.submission and task.stage is not None:
+                task.stage, task.deciders = _decided(task.stage, task.deciders, ev.stage, ev.outcome, ev.decided_by)
+                task.stage_since = env.occurred_at
+                rows.put(Task, task)
+            return
         if isinstance(ev, ItemDrafted):
             rows.put(Task, rows.new(Task, aggregate_id=env.aggregate_id, org=env.org, author=ev.author,
                                     title=ev.title, kind=ev.kind, category=ev.category))
@@ -107,12 +118,20 @@ class Inbox(Projection):
                 else:
                     task.purpose = ev.change if isinstance(ev, ChangeRequested) else "publish"
                 task.submitted_at = task.stage_since = env.occurred_at
-            case DecisionRecorded() if ev.submission == task.submission and task.stage is not None:
-                state = chain.ChainState(author=task.author, stage=chain.Stage(task.stage),
-                                         deciders=json.loads(task.deciders))
-                nxt = chain.advance(state, chain.Decision(ev.stage, ev.outcome, ev.decided_by))
-                task.stage, task.deciders, task.stage_since = nxt.stage, json.dumps(nxt.deciders), env.occurred_at
             case ItemPublished() | ItemWithdrawn() | ItemRetracted() | ValidityChanged() | ApplicationAnswered() \
                     | ApplicationClosed() | Section2Approved():
+                if task.stage is None:
+                    return  # (a publication after the last approval): a task left as it was is not written again
                 task.stage = None
+            case _:
+                return
         rows.put(Task, task)
+
+
+@lru_cache(maxsize=1 << 16)
+def _decided(stage: str, deciders: str, decided_stage: str, outcome: str, user: str) -> tuple[str | None, str]:
+    """The stage and the deciders (JSON) after a decision, remembered: the chain's step depends on nothing else
+    (not on the author), and a city's few stages, outcomes and deciders repeat across all its items."""
+    state = chain.ChainState(author="", stage=chain.Stage(stage), deciders=json.loads(deciders))
+    nxt = chain.advance(state, chain.Decision(decided_stage, outcome, user))  # type: ignore[arg-type]
+    return nxt.stage, json.dumps(nxt.deciders)

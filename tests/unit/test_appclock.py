@@ -369,3 +369,34 @@ def test_clock_event_is_validated_and_frozen():
     with pytest.raises(ValidationError):
         e.on = d("2025-09-27")
     assert ClockEvent.model_validate({"kind": "extended", "on": "2025-10-28", "days": 5}).days == 5
+
+
+def _random_history(rng, start: date) -> list[ClockEvent]:
+    steps = [("correction_requested", "corrected"), ("consultation_started", "consultation_ended"),
+             ("fee_notified", "fee_paid"), ("extended",), ("consultation_started",), ("fee_notified",),
+             ("correction_requested",), ("corrected",), ("fee_paid",), ("consultation_ended",)]
+    on, out = start, [ClockEvent(kind="received", on=start)]
+    for _ in range(rng.randrange(4)):
+        for kind in rng.choice(steps):
+            on = date.fromordinal(on.toordinal() + rng.choice([0, 1, 3, 9, 25]))
+            out.append(ClockEvent(kind=kind, on=on, days=rng.choice([5, 20]) if kind == "extended" else None))
+    return out
+
+
+@pytest.mark.parametrize("calendar", [CAL, Calendar(extra={2027: YearSchedule()})])
+def test_reply_due_on_is_the_clocks_reply_due_date(calendar):
+    """`reply_due_on`, which folding the log calls, gives what `clock` gives (or refuses what it refuses), for
+    histories of every kind: pauses, extensions, corrections, unknown years, impossible orders."""
+    import random
+
+    rng = random.Random(7)
+    starts = [d("2025-09-20"), d("2026-02-06"), d("2026-12-10"), d("2027-03-01")]
+    for _ in range(1500):
+        events = _random_history(rng, rng.choice(starts))
+        try:
+            want = clock(events, calendar=calendar).reply_due_on
+        except ClockError:
+            with pytest.raises(ClockError):
+                appclock.reply_due_on(events, calendar=calendar)
+            continue
+        assert appclock.reply_due_on(events, calendar=calendar) == want, events
