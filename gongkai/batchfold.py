@@ -48,6 +48,8 @@ class Memo:
     def clear(self) -> None:
         self.rows: dict[type[SQLModel], dict[str, SimpleNamespace | None]] = defaultdict(dict)
         self.stored: dict[type[SQLModel], set[str]] = defaultdict(set)  # keys the database holds
+        # the values last written for a key (as bound, key last): the next UPDATE sets only what differs
+        self.written: dict[type[SQLModel], dict[str, tuple]] = defaultdict(dict)
         self.complete = False
 
     def enter(self, conn: Connection, batch: tuple[str, int, int]) -> None:
@@ -80,7 +82,7 @@ class Rows:
             memo.enter(self.conn, batch)
             event.listen(session, "after_commit", lambda _: memo.leave(), once=True)
         self.memo = memo
-        self.rows, self.stored = memo.rows, memo.stored
+        self.rows, self.stored, self.written = memo.rows, memo.stored, memo.written
         self.changed: dict[type[SQLModel], dict[str, SimpleNamespace]] = defaultdict(dict)
 
     @property
@@ -120,14 +122,25 @@ class Rows:
         dialect = self.conn.dialect
         for model, changed in self.changed.items():
             w = _writer(model, dialect)
-            stored = self.stored[model]
-            new = [w.values(r, w.insert_order) for k, r in changed.items() if k not in stored]
-            old = [w.values(r, w.update_order) for k, r in changed.items() if k in stored]
+            stored, written = self.stored[model], self.written[model]
+            new: list[tuple] = []
+            # an UPDATE sets only the columns that changed since this memo last wrote the row (every index
+            # over a column in SET is rewritten, even to the same value); rows read from the database: all
+            updates: dict[tuple[int, ...], list[tuple]] = defaultdict(list)
+            for k, r in changed.items():
+                values = w.values(r, w.order)
+                if k not in stored:
+                    new.append(values)
+                elif (before := written.get(k)) is None:
+                    updates[w.every].append(values)
+                elif cols := tuple(i for i in w.every if values[i] != before[i]):
+                    updates[cols].append((*(values[i] for i in cols), values[-1]))
+                written[k] = values
             # driver-level executemany: SQLAlchemy's per-row parameter handling cost more than the fold itself
             if new:
                 self.conn.exec_driver_sql(w.insert, new)
-            if old:
-                self.conn.exec_driver_sql(w.update, old)
+            for cols, rows in updates.items():
+                self.conn.exec_driver_sql(w.update(cols), rows)
             stored.update(changed)
         self.changed.clear()
 
@@ -142,15 +155,24 @@ class _Writer:
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
         columns = [c.name for c in table.columns]
         processors = [_remembered(c.type.dialect_impl(dialect).bind_processor(dialect), c.type) for c in table.columns]
-        name = quote(table.name)
-        self.insert = (f"INSERT INTO {name} ({', '.join(quote(c) for c in columns)}) "
-                       f"VALUES ({', '.join([mark] * len(columns))})")
-        rest = [c for c in columns if c != key]
-        self.update = (f"UPDATE {name} SET {', '.join(f'{quote(c)} = {mark}' for c in rest)} "
-                       f"WHERE {quote(key)} = {mark}")
-        self.insert_order = list(zip(columns, processors, strict=True))
-        self.update_order = [cp for cp in self.insert_order if cp[0] != key] + \
-            [cp for cp in self.insert_order if cp[0] == key]
+        by_name = dict(zip(columns, processors, strict=True))
+        ordered = [c for c in columns if c != key] + [key]  # the key last, where an UPDATE's WHERE takes it
+        self.order = [(c, by_name[c]) for c in ordered]
+        self.every = tuple(range(len(ordered) - 1))  # the positions of the columns an UPDATE may set
+        self._name, self._columns, self._key, self._quote, self._mark = quote(table.name), ordered, key, quote, mark
+        self.insert = (f"INSERT INTO {self._name} ({', '.join(quote(c) for c in ordered)}) "
+                       f"VALUES ({', '.join([mark] * len(ordered))})")
+        self._updates: dict[tuple[int, ...], str] = {}
+
+    def update(self, cols: tuple[int, ...]) -> str:
+        """UPDATE by key of the columns at positions `cols` (of `order`); parameters: their values, then the key."""
+        sql = self._updates.get(cols)
+        if sql is None:
+            q, mark = self._quote, self._mark
+            sql = self._updates[cols] = (
+                f"UPDATE {self._name} SET {', '.join(f'{q(self._columns[i])} = {mark}' for i in cols)} "
+                f"WHERE {q(self._key)} = {mark}")
+        return sql
 
     @staticmethod
     def values(row: SimpleNamespace, order: list) -> tuple:
