@@ -306,6 +306,22 @@ class SharedFeed:
 _VISIBLE = re.compile(r"[!-~]*")  # printable ASCII without the space: a header name with no whitespace
 
 
+def _header_name(name: bytes) -> str | None:
+    """A header line's name as nats-py reads it, or None for a name it passes over."""
+    try:
+        key = name.strip().decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not _VISIBLE.fullmatch(key) and any(c.isspace() for c in key):
+        return None
+    return key
+
+
+#: the names seen (an event carries the same half-dozen): read once, not once per message
+_NAMES: dict[bytes, str | None] = {}
+_UNSEEN = object()
+
+
 def _header_lines(raw: bytes) -> dict[str, str]:
     """nats-py's `Client._parse_header_lines`, giving the same dict at a fraction of the cost: its check of a
     name for whitespace, one generator step per character, was the larger part of receiving an event."""
@@ -314,13 +330,13 @@ def _header_lines(raw: bytes) -> dict[str, str]:
         name, sep, value = line.partition(b":")
         if not sep:
             continue
-        try:
-            key = name.strip().decode("ascii")
-        except UnicodeDecodeError:
-            continue
-        if not _VISIBLE.fullmatch(key) and any(c.isspace() for c in key):
-            continue
-        out[key] = value.strip().decode("utf-8", "replace")
+        key = _NAMES.get(name, _UNSEEN)
+        if key is _UNSEEN:
+            if len(_NAMES) > 1024:  # names are few; many mean odd input, which must not grow this
+                _NAMES.clear()
+            key = _NAMES[name] = _header_name(name)
+        if key is not None:
+            out[key] = value.strip().decode("utf-8", "replace")
     return out
 
 
