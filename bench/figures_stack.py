@@ -471,7 +471,7 @@ def p4(stack: StackProcess, head: int, fold_rates: dict[str, float], full_events
     per = [f"{m.group(1)} {int(m.group(2)) / float(m.group(3)):,.0f} ev/s"
            for m in re.finditer(r"^(\S+): rebuilt to position (\d+) in ([\d.]+) s", run.stdout, re.M)
            if float(m.group(3)) > 0]
-    notes = [f"`gongkai replay` of {head} events (4 projections one after the other, SQLite): {elapsed:.1f} s wall, "
+    notes = [f"`gongkai replay` of {head} events (all 4 projections in one pass over the log, SQLite): {elapsed:.1f} s wall, "
              f"target pro rata {full_limit:g} s per {full_events:,}; " + "; ".join(per),
              f"the replay process's peak RSS {peak:.0f} MB", load.note()]
     figs = [below("P4.replay_s", elapsed, "s", limit, notes, digits=1),
