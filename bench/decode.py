@@ -18,29 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import synthetic
-from contracts.envelope import Envelope, Event
 from gongkai.eventlog import decode, encode
-
-
-def decode_before(data: bytes) -> Envelope:
-    return Envelope.model_validate(orjson.loads(data))
-
-
-def event_before(env: Envelope) -> Event:
-    from contracts.registry import EVENT_TYPES
-
-    cls = EVENT_TYPES.get(env.type)
-    if cls is None:
-        raise LookupError(f"unknown event type {env.type!r}")
-    payload = env.payload
-    if env.schema_version < cls.VERSION:
-        payload = cls.upcast(env.schema_version, dict(payload))
-    return cls.model_validate(payload)
+from tests.unit.test_decode import decode_before, event_before  # the former code, as the test keeps it
 
 
 def cpu_us(fn: Callable[[], object], n: int) -> float:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import math
 import os
 import shutil
 import signal
@@ -50,6 +49,9 @@ from zoneinfo import ZoneInfo
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: `python bench/spine.py`
+from bench.common import pct  # noqa: E402
+
 GONGKAI = str(Path(sys.executable).parent / "gongkai")  # the console script of the venv running this file
 PORT_SETTINGS = ("NATS", "TEMPORAL", "ITEMS", "REVIEWS", "REPORTS", "DASHBOARD")
 DEFAULT_PORTS = {4222, 7233, 8001, 8002, 8003, 8501}
@@ -66,12 +68,6 @@ UP_TIMEOUT_S = 180.0
 
 
 # ---- figures ----------------------------------------------------------------------------------------------
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    s = sorted(values)
-    return s[max(0, math.ceil(p / 100 * len(s)) - 1)]
-
 
 def summary(values_s: list[float]) -> str:
     if not values_s:

@@ -235,6 +235,22 @@ class _Fold:
                     self._resume(on)
 
 
+def _folded(events: Sequence[ClockEvent]) -> _Fold:
+    """The history checked (it starts with "received", in date order; `_Fold` checks each step) and folded."""
+    if not events:
+        raise ClockError("没有事件：计时须从收到申请（received）开始", "no events: the clock must start with 'received'")
+    for prev, ev in pairwise(events):
+        if ev.on < prev.on:
+            raise ClockError(f"事件须按日期先后排列：{ev.kind}（{ev.on.isoformat()}）在 {prev.kind}（{prev.on.isoformat()}）之后",
+                             f"events must be in date order: {ev.kind} on {ev.on.isoformat()} comes after "
+                             f"{prev.kind} on {prev.on.isoformat()}")
+    f = _Fold()
+    for ev in events:
+        f.apply(ev)
+    assert f.received_on is not None
+    return f
+
+
 def clock(events: Sequence[ClockEvent], *, calendar: Calendar | None = None,
           correction_window_days: int = DEFAULT_CORRECTION_WINDOW_DAYS) -> ClockState:
     """The state of an application's legal clock after ``events`` (in date order, starting with "received").
@@ -247,17 +263,7 @@ def clock(events: Sequence[ClockEvent], *, calendar: Calendar | None = None,
             or correction_window_days < 1:
         raise ValueError(f"correction_window_days must be a positive int, got {correction_window_days!r}")
     cal = calendar or default_calendar()
-    if not events:
-        raise ClockError("没有事件：计时须从收到申请（received）开始", "no events: the clock must start with 'received'")
-    for prev, ev in pairwise(events):
-        if ev.on < prev.on:
-            raise ClockError(f"事件须按日期先后排列：{ev.kind}（{ev.on.isoformat()}）在 {prev.kind}（{prev.on.isoformat()}）之后",
-                             f"events must be in date order: {ev.kind} on {ev.on.isoformat()} comes after "
-                             f"{prev.kind} on {prev.on.isoformat()}")
-    f = _Fold()
-    for ev in events:
-        f.apply(ev)
-    assert f.received_on is not None
+    f = _folded(events)
 
     warnings: list[str] = []
     unknown: list[int] = []
@@ -404,17 +410,7 @@ def reply_due_on(events: Sequence[ClockEvent], *, calendar: Calendar | None = No
     ``ClockError`` alike), without the explanation, the other windows and the `Deadline` objects, and with each
     working-day sum remembered per calendar. Folding the log computes it for every clock event."""
     cal = calendar or default_calendar()
-    if not events:
-        raise ClockError("没有事件：计时须从收到申请（received）开始", "no events: the clock must start with 'received'")
-    for prev, ev in pairwise(events):
-        if ev.on < prev.on:
-            raise ClockError(f"事件须按日期先后排列：{ev.kind}（{ev.on.isoformat()}）在 {prev.kind}（{prev.on.isoformat()}）之后",
-                             f"events must be in date order: {ev.kind} on {ev.on.isoformat()} comes after "
-                             f"{prev.kind} on {prev.on.isoformat()}")
-    f = _Fold()
-    for ev in events:
-        f.apply(ev)
-    assert f.received_on is not None
+    f = _folded(events)
     if f.correction_pending:
         return None
     # as `clock` walks the reply period: an unknown calendar year, or a pause still running, leaves no date
