@@ -307,20 +307,22 @@ class EventLog:
         except NotFoundError:
             return 0
 
-    async def load(self, subject: str) -> list[Stored]:
-        """All events of one aggregate, in order."""
-        last = await self.last_seq(subject)
+    async def load(self, subject: str, *, after: Stored | None = None, last: int | None = None) -> list[Stored]:
+        """All events of one aggregate, in order; or those `after` one already read (its digest continues the
+        chain), up to `last` when the caller has just read the subject's last sequence."""
+        last = await self.last_seq(subject) if last is None else last
         out: list[Stored] = []
-        seq = 1
-        digest = GENESIS
+        seq, digest = (after.seq + 1, after.digest) if after is not None else (1, GENESIS)
         while last and seq <= last:
             msg = await self.js.get_msg(self.stream, seq=seq, subject=subject, next=True, direct=True)
             headers = dict(msg.headers) if msg.headers else None
-            # an event written before tamper evidence has no previous digest: chain it to the one before
-            digest = chain_digest(headers.get(PREV_DIGEST, digest) if headers else digest, subject, msg.data)
+            # an event written before tamper evidence has no previous digest: chain it to the one before (unknown
+            # when `after` came from an append, which does not compute it: then this process does not either)
+            prev = headers.get(PREV_DIGEST, digest) if headers else digest
+            digest = chain_digest(prev, subject, msg.data) if prev else None
             out.append(Stored(msg.seq, decode(msg.data), headers=headers, digest=digest))
             seq = msg.seq + 1
-        if out:
+        if out and digest:
             self._remember(subject, out[-1].seq, digest)
         return out
 

@@ -13,7 +13,7 @@ from contracts.items import ChangeRequested, ItemDrafted, ItemImported, ItemRevi
 from contracts.reviews import DecisionRecorded, PriorDecision, SubmissionInput
 from gongkai.deadlines import publication_deadline, report_deadline
 from gongkai.deployment import Deployment
-from gongkai.eventlog import PREV_DIGEST, EventLog, Stored, chain_digest, decode
+from gongkai.eventlog import EventLog, Stored
 
 
 def decision_event_id(request_id: str) -> str:
@@ -103,22 +103,11 @@ class KeptEvents:
         if kept and kept[-1].seq == last:
             events = kept
         elif kept and kept[-1].seq < last:
-            events = kept + tuple(await self._after(subject, kept[-1], last))
+            events = kept + tuple(await self.log.load(subject, after=kept[-1], last=last))
         else:
-            events = tuple(await self.log.load(subject))
+            events = tuple(await self.log.load(subject, last=last))
         self.keep(subject, events)
         return events
-
-    async def _after(self, subject: str, kept: Stored, last: int) -> list[Stored]:
-        out, seq, digest = [], kept.seq + 1, kept.digest
-        while seq <= last:
-            msg = await self.log.js.get_msg(self.log.stream, seq=seq, subject=subject, next=True, direct=True)
-            headers = dict(msg.headers) if msg.headers else None
-            prev = headers.get(PREV_DIGEST, digest) if headers else digest
-            digest = chain_digest(prev, subject, msg.data) if prev else None
-            out.append(Stored(msg.seq, decode(msg.data), headers=headers, digest=digest))
-            seq = msg.seq + 1
-        return out
 
     def keep(self, subject: str, events: tuple[Stored, ...]) -> None:
         """Remember the subject's events, e.g. after an append: from its first event on, in order."""
