@@ -98,10 +98,7 @@ class ItemCommands:
                                                    submission=cmd.submission, workflow_id=cmd.workflow_id))
             if not reply.ok:
                 return ReviewStepResult(reply=reply, refused="publish")
-        info = None
-        if step.deadline is not None:
-            req = step.deadline
-            info = deadline(req.rule, req.start, Duration.parse(req.duration))
+        info = compute_deadline(step.deadline) if step.deadline is not None else None
         return ReviewStepResult(reply=reply, deadline=info)
 
     @activity.defn(name="application_windows")
