@@ -85,7 +85,7 @@ class Reader:
                     break
             else:
                 msg = queue.get_nowait()
-            if msg.headers and (status := msg.headers.get("Status")):
+            if status := p.status_of(msg):
                 if status == "100":
                     continue
                 break  # the request ended (it expired, or the consumer went away)
@@ -131,10 +131,10 @@ async def rebuild_all(eventlog: EventLog, targets: list[tuple[Engine, p.Projecti
     limits = [m.limit for m in memos]
     for m in memos:
         m.limit = max(m.limit, REBUILD_MEMO_ROWS)
-    thresholds = gc.get_threshold()
-    # decoding and folding make many short-lived objects next to the many rows kept: the collector's default
-    # pace spent a fifth of a rebuild re-scanning those rows
-    gc.set_threshold(100_000, 50, 100)
+    collecting = gc.isenabled()
+    # decoding and folding make many short-lived objects next to the many rows kept, and hardly a cycle (a
+    # batch's session): the collector, even at a slow pace, spent a tenth of a rebuild re-scanning those rows
+    gc.disable()
     reader = Reader(eventlog, head, batch_size)
     await reader.open(1)
     try:
@@ -167,7 +167,8 @@ async def rebuild_all(eventlog: EventLog, targets: list[tuple[Engine, p.Projecti
                 await reader.restart(behind + 1)
             expected = reader.last + 1
     finally:
-        gc.set_threshold(*thresholds)
+        if collecting:
+            gc.enable()
         await reader.close()
         for m, limit in zip(memos, limits, strict=True):
             m.limit = limit
