@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from contracts import subjects
 from gongkai import projection as p
 from gongkai.batchfold import REBUILD_MEMO_ROWS, Memo
+from gongkai.db import drop_indexes
 from gongkai.eventlog import EventLog, Stored
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,17 @@ async def rebuild_all(eventlog: EventLog, targets: list[tuple[Engine, p.Projecti
     head = await eventlog.head()
     if head == 0:
         return [0 for _ in targets]
+    for engine, proj in targets:
+        await asyncio.to_thread(drop_indexes, engine, proj.tables)
+    try:
+        return await _refold(eventlog, targets, head, batch_size, progress)
+    finally:  # (also after a failure: the tables stay usable for what they hold)
+        for engine, proj in targets:
+            await asyncio.to_thread(p.setup, engine, proj)
+
+
+async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]], head: int, batch_size: int,
+                  progress: Callable[[int, int], None] | None) -> list[int]:
     folders = [p.Folder(eventlog, engine, proj) for engine, proj in targets]
     wanted = [proj.aggregates for _, proj in targets]
     aggregates = None if None in wanted else frozenset().union(*wanted)  # what no projection folds is not decoded

@@ -6,12 +6,12 @@ import asyncio
 import importlib
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bench import synthetic
 from gongkai import projection, replay
 from gongkai.cli import PROJECTIONS
-from gongkai.db import make_engine
+from gongkai.db import drop_indexes, make_engine
 from gongkai.eventlog import EventLog
 from tests.servers import fresh_database_url
 
@@ -57,6 +57,12 @@ async def city(fresh_nats):
     await log.close()
 
 
+def indexes(engine) -> set[str]:
+    """The names of the database's indexes (its keys' aside)."""
+    return {name for table in inspect(engine).get_table_names()
+            for name in (i["name"] for i in inspect(engine).get_indexes(table))}
+
+
 def fold(engine, proj, events, size: int) -> None:
     projection.setup(engine, proj)
     for i in range(0, len(events), size):
@@ -92,7 +98,7 @@ async def test_rows_kept_between_batches_are_dropped_when_another_replica_moved_
         alone.dispose()
 
 
-async def test_a_replay_in_one_pass_gives_the_tables_of_the_live_fold(city, tmp_path):
+async def test_a_replay_in_one_pass_gives_the_tables_of_the_live_fold(city, tmp_path, monkeypatch):
     log, events = city
     live = {}
     for i, proj in enumerate(projections()):
@@ -112,8 +118,22 @@ async def test_a_replay_in_one_pass_gives_the_tables_of_the_live_fold(city, tmp_
     shared = make_engine(fresh_database_url(tmp_path / "items.sqlite"))  # two projections in one database
     others = [make_engine(fresh_database_url(tmp_path / f"replay-{i}.sqlite")) for i in range(2)]
     targets = list(zip([shared, shared, *others], projections(), strict=True))
+    for engine, proj in targets:
+        projection.setup(engine, proj)
+    indexed = {engine: indexes(engine) for engine in [shared, *others]}
+    assert all(indexed.values())
+    seen_without = []
+    fold_batch = projection.apply_batch
+
+    def watching(engine, proj, batch, **kw):  # the indexes are built after the tables are filled
+        seen_without.append(not indexes(engine))
+        return fold_batch(engine, proj, batch, **kw)
+
+    monkeypatch.setattr(projection, "apply_batch", watching)
     positions = await replay.rebuild_all(log, targets, batch_size=300)
     assert positions == [events[-1].seq] * len(targets)
+    assert seen_without and all(seen_without)
+    assert {engine: indexes(engine) for engine in indexed} == indexed
     for engine, proj in targets:
         assert tables(engine, proj) == live[proj.name], proj.name
     # a second replay over the filled tables gives them again
@@ -186,3 +206,15 @@ async def test_a_replay_reads_again_what_was_lost_on_the_way(city, tmp_path, mon
         assert tables(engine, proj) == tables(reference, proj), proj.name
     engine.dispose()
     reference.dispose()
+
+
+async def test_the_indexes_a_stopped_replay_dropped_are_back_at_the_next_start(tmp_path):
+    engine = make_engine(fresh_database_url(tmp_path / "stopped.sqlite"))
+    proj = projections()[-1]
+    projection.setup(engine, proj)
+    before = indexes(engine)
+    drop_indexes(engine, proj.tables)  # as a replay does, killed before it built them again
+    assert not indexes(engine) & before
+    projection.setup(engine, proj)  # a service's start
+    assert indexes(engine) == before
+    engine.dispose()
