@@ -74,8 +74,9 @@ from nats.js.errors import NotFoundError
 from contracts import subjects
 from gongkai import eventlog, natsauth
 from gongkai.config import Settings
-from gongkai.eventlog import EventLog, servers
+from gongkai.eventlog import EventLog
 from gongkai.launcher import _die_with_parent, alive, binary, tcp_open
+from gongkai.pull import servers
 
 FORMAT = "gongkai-backup"
 FORMAT_VERSION = 1

@@ -34,6 +34,7 @@ from contracts import subjects
 from contracts.envelope import Envelope
 from contracts.errors import Conflict
 from gongkai import observability
+from gongkai.pull import Dial
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,6 @@ def stored(msg) -> Stored:
                   pending=meta.num_pending)
 
 
-def servers(url: str | list[str]) -> list[str]:
-    """The server URLs in a `GONGKAI_NATS_URL` such as `nats://u:p@nats-1:4222,nats://u:p@nats-2:4222`."""
-    return [u.strip() for u in (url.split(",") if isinstance(url, str) else url) if u.strip()]
-
-
 def encode(env: Envelope) -> bytes:
     return orjson.dumps(env.model_dump(mode="json"))
 
@@ -115,6 +111,7 @@ class EventLog:
         self.stream = stream
         self.timeout = timeout
         self._tips: dict[str, tuple[int, str]] = {}  # subject -> (sequence, chain digest) of its last event seen
+        self.dial: Dial | None = None  # how it connected (`connect`): a reader process connects the same way
 
     @classmethod
     async def connect(cls, url: str | list[str], *, name: str = "gongkai", stream: str = subjects.STREAM,
@@ -122,9 +119,10 @@ class EventLog:
                       inbox_prefix: str = "_INBOX") -> EventLog:
         """`url` may list the nodes of a cluster, comma-separated (nats-py takes one URL per list entry).
         `inbox_prefix`: where replies arrive (`natsauth.inbox_prefix`: each service user has its own)."""
-        nc = await nats.connect(servers(url), name=name, user=user, password=password, max_reconnect_attempts=-1,
-                                reconnect_time_wait=0.5, connect_timeout=5, inbox_prefix=inbox_prefix)
-        return cls(nc, stream)
+        dial = Dial(url, name, user, password, inbox_prefix)
+        log = cls(await dial.connect(), stream)
+        log.dial = dial
+        return log
 
     async def close(self) -> None:
         await self.nc.drain()

@@ -17,9 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 
 import orjson
 from nats.errors import Error as NatsError
@@ -35,6 +33,7 @@ from gongkai import observability
 from gongkai.db import create_tables
 from gongkai.eventlog import EventLog, Stored, decode
 from gongkai.eventlog import stored as _stored
+from gongkai.pull import quicker_headers, seq_of, status_of
 
 log = logging.getLogger(__name__)
 
@@ -302,102 +301,6 @@ class SharedFeed:
                 for msg in self._drain():
                     if not status_of(msg):
                         await msg.nak()
-
-
-_VISIBLE = re.compile(r"[!-~]*")  # printable ASCII without the space: a header name with no whitespace
-
-
-def _header_name(name: bytes) -> str | None:
-    """A header line's name as nats-py reads it, or None for a name it passes over."""
-    try:
-        key = name.strip().decode("ascii")
-    except UnicodeDecodeError:
-        return None
-    if not _VISIBLE.fullmatch(key) and any(c.isspace() for c in key):
-        return None
-    return key
-
-
-#: the names seen (an event carries the same half-dozen): read once, not once per message
-_NAMES: dict[bytes, str | None] = {}
-_UNSEEN = object()
-
-
-def _header_lines(raw: bytes) -> dict[str, str]:
-    """nats-py's `Client._parse_header_lines`, giving the same dict at a fraction of the cost: its check of a
-    name for whitespace, one generator step per character, was the larger part of receiving an event."""
-    out: dict[str, str] = {}
-    for line in raw.split(b"\r\n"):
-        name, sep, value = line.partition(b":")
-        if not sep:
-            continue
-        key = _NAMES.get(name, _UNSEEN)
-        if key is _UNSEEN:
-            if len(_NAMES) > 1024:  # names are few; many mean odd input, which must not grow this
-                _NAMES.clear()
-            key = _NAMES[name] = _header_name(name)
-        if key is not None:
-            out[key] = value.strip().decode("utf-8", "replace")
-    return out
-
-
-class Headers(Mapping[str, str]):
-    """A message's headers (the dict `_header_lines` gives), read when first asked for: a fold never looks at
-    most events' headers, and reading them cost a tenth of folding an event."""
-
-    __slots__ = ("_raw", "_read")
-
-    def __init__(self, raw: bytes):
-        self._raw, self._read = raw, None
-
-    def _lines(self) -> dict[str, str]:
-        if self._read is None:
-            self._read = _header_lines(self._raw)
-        return self._read
-
-    def __getitem__(self, name: str) -> str:
-        return self._lines()[name]
-
-    def get(self, name: str, default=None):
-        return self._lines().get(name, default)
-
-    def __iter__(self):
-        return iter(self._lines())
-
-    def __len__(self) -> int:
-        return len(self._lines())
-
-    def __bool__(self) -> bool:
-        # asked of every message (nats-py hands on `headers or None`): without reading them. Lines whose names
-        # nats-py passes over make true headers that hold nothing, where nats-py gives None
-        return b":" in self._raw
-
-    def __repr__(self) -> str:
-        return f"Headers({self._lines()!r})"
-
-
-def quicker_headers(nc) -> None:
-    """Have the connection parse message headers with `_header_lines`, when they are read (`Headers`); it stays
-    a nats-py client otherwise."""
-    if callable(getattr(nc, "_parse_header_lines", None)):
-        nc._parse_header_lines = Headers
-
-
-def status_of(msg) -> str | None:
-    """The status a server's message about a pull request carries (100 idle, 404/408 the request ended, 409
-    the consumer changed), None for an event. nats-py reads a status line into a dict of its own, so an
-    event's `Headers` need not be read to tell."""
-    headers = msg.headers
-    if not headers or isinstance(headers, Headers):
-        return None
-    return headers.get("Status")
-
-
-def seq_of(msg) -> int:
-    """A JetStream message's stream sequence, read from its reply subject without nats-py's full parse of it
-    (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.…`; the longer form with a domain goes the slow way)."""
-    tokens = msg.reply.split(".")
-    return int(tokens[5]) if len(tokens) == 9 else msg.metadata.sequence.stream
 
 
 def decode_all(msgs: list, aggregates: frozenset[str] | None = None) -> tuple[list[Stored], list[Poison], set[int]]:

@@ -1,115 +1,30 @@
 """Rebuilding projections from the whole log in one pass (`gongkai replay`, `projection.rebuild`).
 
 The log is read once, whatever the number of projections, by a pull consumer of its own that acknowledges
-nothing and has one request of `batch_size` events out at a time — asked for before the batch before it is
-folded, so the server sends while the projections fold, and never more than two batches are held. Each batch
-is decoded once and handed to every projection with the live path's checks (`Folder.fold`: the position row,
-`Gap`, dead letters); projections in different databases fold each batch at the same time.
+nothing and has one request of `batch_size` events out at a time (`pull.Reader`) — asked for before the batch
+before it is folded, so the server sends while the projections fold — received in a process of its own
+(`readerprocess`). Each batch is decoded once and handed to every projection with the live path's checks
+(`Folder.fold`: the position row, `Gap`, dead letters); projections in different databases fold each batch at
+the same time. The tables' indexes are built once they are filled.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import Callable
 
-import orjson
-from nats.errors import Error as NatsError
-from nats.js import api
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Engine
 
-from contracts import subjects
 from gongkai import projection as p
 from gongkai.batchfold import REBUILD_MEMO_ROWS, Memo
 from gongkai.db import drop_indexes
 from gongkai.eventlog import EventLog, Stored
+from gongkai.readerprocess import reader_for
 
 log = logging.getLogger(__name__)
-
-#: how long the reader waits for the next message of a request before asking again
-QUIET_S = 10.0
-
-
-class Reader:
-    """The log up to `head` in batches, read ahead by one batch: each request is sent as soon as the one
-    before it has arrived. A request that ends early (a lost message, a new consumer leader) ends its batch
-    early; what is missing is found by the caller, who `restart`s the reader there."""
-
-    def __init__(self, eventlog: EventLog, head: int, batch_size: int):
-        self.log, self.head, self.batch_size = eventlog, head, batch_size
-        self.queue: asyncio.Queue = asyncio.Queue()
-        self.consumer: str | None = None
-        self.asked = 0  # messages the outstanding request may still deliver
-        self.last = 0  # the sequence of the last message received (or before where the reader starts)
-
-    async def open(self, start: int) -> None:
-        p.quicker_headers(self.log.nc)
-        self.inbox = self.log.nc.new_inbox()
-        self.sub = await self.log.nc.subscribe(self.inbox, cb=self.queue.put,
-                                               pending_msgs_limit=2 * self.batch_size + 16)
-        await self.restart(start)
-
-    async def restart(self, start: int) -> None:
-        """Read on from `start`, with a consumer of its own (what the last one still sends is dropped)."""
-        await self._drop_consumer()
-        policy = dict(deliver_policy=api.DeliverPolicy.ALL) if start <= 1 else dict(
-            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
-        info = await self.log.js.add_consumer(self.log.stream, api.ConsumerConfig(
-            ack_policy=api.AckPolicy.NONE, filter_subject=f"{subjects.EVENTS}.>", inactive_threshold=60.0,
-            mem_storage=True, **policy))
-        self.consumer = info.name
-        self.mine = f".{self.log.stream}.{self.consumer}."  # in the reply subject of what it sends
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.last, self.asked = start - 1, 0
-        await self._ask()
-
-    async def _ask(self) -> None:
-        n = min(self.batch_size, self.head - self.last)
-        if n > 0:
-            await self.log.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{self.log.stream}.{self.consumer}",
-                                      orjson.dumps({"batch": n, "expires": int(QUIET_S * 1e9)}), reply=self.inbox)
-        self.asked = max(n, 0)
-
-    async def take(self) -> list:
-        """The outstanding request's messages, in the order sent; the next request is out when it returns."""
-        msgs: list = []
-        queue = self.queue
-        while self.asked > 0:
-            if queue.empty():  # waiting costs a timer: only when there is nothing to take
-                try:
-                    msg = await asyncio.wait_for(queue.get(), timeout=QUIET_S + 2)
-                except TimeoutError:
-                    break
-            else:
-                msg = queue.get_nowait()
-            if status := p.status_of(msg):
-                if status == "100":
-                    continue
-                break  # the request ended (it expired, or the consumer went away)
-            if self.mine not in msg.reply:  # still on its way from the consumer a `restart` replaced
-                continue
-            msgs.append(msg)
-            self.asked -= 1
-        if msgs:
-            self.last = p.seq_of(msgs[-1])
-        await self._ask()
-        return msgs
-
-    async def _drop_consumer(self) -> None:
-        if self.consumer:
-            with contextlib.suppress(NatsError):
-                await self.log.js.delete_consumer(self.log.stream, self.consumer)
-            self.consumer = None
-
-    async def close(self) -> None:
-        with contextlib.suppress(NatsError):
-            await self.sub.unsubscribe()
-        await self._drop_consumer()
-
 
 async def rebuild_all(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]], *, batch_size: int = 5000,
                       progress: Callable[[int, int], None] | None = None) -> list[int]:
@@ -147,7 +62,7 @@ async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]]
     # decoding and folding make many short-lived objects next to the many rows kept, and hardly a cycle (a
     # batch's session): the collector, even at a slow pace, spent a tenth of a rebuild re-scanning those rows
     gc.disable()
-    reader = Reader(eventlog, head, batch_size)
+    reader = reader_for(eventlog, head, batch_size)
     await reader.open(1)
     try:
         expected = 1

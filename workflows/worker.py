@@ -15,7 +15,7 @@ from contracts import subjects
 from gongkai import natsauth, observability
 from gongkai.auth import mint
 from gongkai.config import Settings
-from gongkai.eventlog import servers
+from gongkai.pull import servers
 from gongkai.runtime import connect_temporal
 from workflows.activities import ItemCommands, ReportActivities, compute_deadline
 from workflows.annual_report import AnnualReportWorkflow

@@ -24,7 +24,7 @@ from contracts.roles import Principal, Role
 from contracts.scan import scan
 from gongkai import natsauth, observability
 from gongkai.config import Settings
-from gongkai.eventlog import servers
+from gongkai.pull import servers
 from services.items import publication
 from services.items.domain import Item
 from services.items.reviewing import decision_actor, decision_event, decision_event_id

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from bench import synthetic
-from gongkai import projection, replay
+from gongkai import projection, pull, readerprocess, replay
 from gongkai.cli import PROJECTIONS
 from gongkai.db import drop_indexes, make_engine
 from gongkai.eventlog import EventLog
@@ -184,17 +184,22 @@ def test_a_batch_that_fails_without_naming_its_event_is_tried_event_by_event(tmp
     engine.dispose()
 
 
-async def test_a_replay_reads_again_what_was_lost_on_the_way(city, tmp_path, monkeypatch):
-    """Messages dropped between the server and the replay (a slow consumer, a reconnect) are read again."""
+@pytest.mark.parametrize("reader", ["process", "in-process"])
+async def test_a_replay_reads_again_what_was_lost_on_the_way(city, tmp_path, monkeypatch, reader):
+    """Messages dropped between the server and the replay (a slow consumer, a reconnect) are read again,
+    whether the log is read in a process of its own (a log from `EventLog.connect`) or not."""
     log, events = city
-    take, calls = replay.Reader.take, []
+    if reader == "in-process":
+        monkeypatch.setattr(log, "dial", None)
+    kind = readerprocess.ProcessReader if reader == "process" else pull.Reader
+    take, calls = kind.take, []
 
     async def lossy(self):
         msgs = await take(self)
         calls.append(len(msgs))
         return [m for i, m in enumerate(msgs) if i != 10] if len(calls) in (2, 3) else msgs
 
-    monkeypatch.setattr(replay.Reader, "take", lossy)
+    monkeypatch.setattr(kind, "take", lossy)
     reference = make_engine(fresh_database_url(tmp_path / "reference.sqlite"))
     engine = make_engine(fresh_database_url(tmp_path / "lossy.sqlite"))
     for proj in projections():
@@ -217,4 +222,32 @@ async def test_the_indexes_a_stopped_replay_dropped_are_back_at_the_next_start(t
     assert not indexes(engine) & before
     projection.setup(engine, proj)  # a service's start
     assert indexes(engine) == before
+    engine.dispose()
+
+
+async def test_the_reader_process_ends_with_the_replay_and_its_death_fails_the_replay(city, tmp_path, monkeypatch):
+    log, events = city
+    readers = []
+    made = readerprocess.reader_for
+
+    def keep(*args):
+        readers.append(made(*args))
+        return readers[-1]
+
+    monkeypatch.setattr(replay, "reader_for", keep)
+    engine = make_engine(fresh_database_url(tmp_path / "process.sqlite"))
+    targets = [(engine, proj) for proj in projections()]
+    assert await replay.rebuild_all(log, targets, batch_size=200) == [events[-1].seq] * len(targets)
+    assert isinstance(readers[0], readerprocess.ProcessReader) and readers[0].proc.returncode == 0
+
+    take = readerprocess.ProcessReader.take
+
+    async def killed_after_the_first_batch(self):
+        msgs = await take(self)
+        self.proc.kill()
+        return msgs
+
+    monkeypatch.setattr(readerprocess.ProcessReader, "take", killed_after_the_first_batch)
+    with pytest.raises(RuntimeError, match="reader process ended"):
+        await replay.rebuild_all(log, targets, batch_size=200)
     engine.dispose()

@@ -1,11 +1,11 @@
-"""`gongkai.projection` parses NATS message headers itself (`_header_lines`, a faster copy of nats-py's): it must
+"""`gongkai.pull` parses NATS message headers itself (`_header_lines`, a faster copy of nats-py's): it must
 give exactly what nats-py's own parser gives, whatever the bytes."""
 
 import random
 
 from nats.aio.client import Client
 
-from gongkai.projection import Headers, _header_lines, quicker_headers, status_of
+from gongkai.pull import Headers, _header_lines, quicker_headers, status_of
 
 CASES = [
     b"Nats-Msg-Id: 2c1c0b3e\r\nGongkai-Type: item.drafted\r\nGongkai-Digest: " + b"a" * 64 + b"\r\n\r\n",
