@@ -151,6 +151,7 @@ class Reader:
         self.log, self.head, self.batch_size = eventlog, head, batch_size
         self.queue: asyncio.Queue = asyncio.Queue()
         self.consumer: str | None = None
+        self.sub = None
         self.asked = 0  # messages the outstanding request may still deliver
         self.last = 0  # the sequence of the last message received (or before where the reader starts)
 
@@ -215,6 +216,7 @@ class Reader:
             self.consumer = None
 
     async def close(self) -> None:
-        with contextlib.suppress(NatsError):
-            await self.sub.unsubscribe()
+        if self.sub is not None:
+            with contextlib.suppress(NatsError):
+                await self.sub.unsubscribe()
         await self._drop_consumer()

@@ -86,7 +86,7 @@ class ProcessReader:
                 return messages(body, count)
 
     async def close(self) -> None:
-        if self.proc is None:
+        if self.proc is None or self.proc.returncode is not None:
             return
         if self.proc.stdin:
             self.proc.stdin.close()

@@ -30,22 +30,28 @@ async def rebuild_all(eventlog: EventLog, targets: list[tuple[Engine, p.Projecti
                       progress: Callable[[int, int], None] | None = None) -> list[int]:
     """Empty the targets' projections and fold them again from the first event, in one pass over the log;
     returns each one's final position."""
-    for engine, proj in targets:
-        await asyncio.to_thread(p.setup, engine, proj)
-        await asyncio.to_thread(p.reset, engine, proj)
     head = await eventlog.head()
-    if head == 0:
-        return [0 for _ in targets]
-    for engine, proj in targets:
-        await asyncio.to_thread(drop_indexes, engine, proj.tables)
+    reader = reader_for(eventlog, head, batch_size)
+    if head:
+        await reader.open(1)  # (a process: it starts while the tables are emptied)
     try:
-        return await _refold(eventlog, targets, head, batch_size, progress)
-    finally:  # (also after a failure: the tables stay usable for what they hold)
         for engine, proj in targets:
             await asyncio.to_thread(p.setup, engine, proj)
+            await asyncio.to_thread(p.reset, engine, proj)
+        if head == 0:
+            return [0 for _ in targets]
+        for engine, proj in targets:
+            await asyncio.to_thread(drop_indexes, engine, proj.tables)
+        try:
+            return await _refold(eventlog, targets, head, reader, progress)
+        finally:  # (also after a failure: the tables stay usable for what they hold)
+            for engine, proj in targets:
+                await asyncio.to_thread(p.setup, engine, proj)
+    finally:
+        await reader.close()
 
 
-async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]], head: int, batch_size: int,
+async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]], head: int, reader,
                   progress: Callable[[int, int], None] | None) -> list[int]:
     folders = [p.Folder(eventlog, engine, proj) for engine, proj in targets]
     wanted = [proj.aggregates for _, proj in targets]
@@ -62,8 +68,6 @@ async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]]
     # decoding and folding make many short-lived objects next to the many rows kept, and hardly a cycle (a
     # batch's session): the collector, even at a slow pace, spent a tenth of a rebuild re-scanning those rows
     gc.disable()
-    reader = reader_for(eventlog, head, batch_size)
-    await reader.open(1)
     try:
         expected = 1
         while min(positions.values()) < head:
@@ -96,7 +100,6 @@ async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]]
     finally:
         if collecting:
             gc.enable()
-        await reader.close()
         for m, limit in zip(memos, limits, strict=True):
             m.limit = limit
             m.clear()
