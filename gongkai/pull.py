@@ -42,6 +42,7 @@ class Dial:
                                   password=self.password, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                                   connect_timeout=5, inbox_prefix=self.inbox_prefix)
 
+
 _VISIBLE = re.compile(r"[!-~]*")  # printable ASCII without the space: a header name with no whitespace
 
 

@@ -22,6 +22,8 @@ import sys
 import threading
 from types import SimpleNamespace
 
+from nats.aio.msg import Msg
+
 from gongkai.pull import Dial, Headers, Reader
 
 #: the environment variable that hands the child its `Dial` (JSON)
@@ -39,6 +41,11 @@ class Message:
 
     def __init__(self, subject: str, reply: str, headers: Headers | None, data: bytes):
         self.subject, self.reply, self.headers, self.data = subject, reply, headers, data
+
+    @property
+    def metadata(self) -> Msg.Metadata:
+        """As nats-py reads it from the reply subject (`seq_of` asks for it when the subject names a domain)."""
+        return Msg.Metadata._from_reply(self.reply)
 
 
 def reader_for(eventlog, head: int, batch_size: int):
