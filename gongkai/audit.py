@@ -43,7 +43,6 @@ the same subject fails ("inserted").
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import sys
@@ -51,13 +50,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import nats
 import orjson
-from nats.aio.client import Client as NatsClient
-from nats.errors import Error as NatsError
 from nats.js import api
 
 from contracts import subjects
 from gongkai.eventlog import DIGEST, GENESIS, PREV_DIGEST, EventLog, chain_digest
+from gongkai.pull import Reader, position_of, servers
 
 EXPECTED_LAST = api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE
 RECENT = 3  # events of a subject kept to name an inserted or reordered one
@@ -280,42 +279,16 @@ class Checker:
         return r
 
 
-class _AuditClient(NatsClient):
-    """The audit's own connection. nats-py checks every character of every header name in Python, which is
-    a third of a walk's time; this parser reads the same `Name: Value` lines without that check (the names
-    in our stream are ours)."""
-
-    @staticmethod
-    def _parse_header_lines(raw: bytes) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for line in raw.split(b"\r\n"):
-            name, sep, value = line.partition(b":")
-            if sep:
-                out[name.strip().decode("ascii", "replace")] = value.strip().decode("utf-8", "replace")
-        return out
-
-
 async def connect(nats_url: str, stream: str = subjects.STREAM) -> EventLog:
-    nc = _AuditClient()
-    await nc.connect(nats_url, name="gongkai-audit", connect_timeout=5, max_reconnect_attempts=3,
-                     reconnect_time_wait=0.5)
+    nc = await nats.connect(servers(nats_url), name="gongkai-audit", connect_timeout=5, max_reconnect_attempts=3,
+                            reconnect_time_wait=0.5)
     return EventLog(nc, stream)
 
 
-def _position(msg) -> tuple[int, int]:
-    """(stream sequence, events pending after it) from a consumer message's reply subject."""
-    tokens = msg.reply.split(".")
-    if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
-        return int(tokens[5]), int(tokens[8])
-    meta = msg.metadata  # the longer form with domain and account
-    return meta.sequence.stream, meta.num_pending
-
-
-async def verify(log: EventLog, *, anchors: dict[int, str] | None = None, idle_timeout: float = 15.0,
-                 progress=None) -> Report:
+async def verify(log: EventLog, *, anchors: dict[int, str] | None = None, progress=None) -> Report:
     """Walk the whole stream of `log` up to its head (as it is when the walk starts) and check it.
 
-    An ephemeral pull consumer without acks, driven by hand in batches (half again as fast as an ordered
+    A pull consumer without acks, driven by hand in batches (`pull.Reader`, half again as fast as an ordered
     push consumer in nats-py); a message deleted in place is simply not delivered, which the checker sees.
     """
     t0 = time.monotonic()
@@ -324,55 +297,25 @@ async def verify(log: EventLog, *, anchors: dict[int, str] | None = None, idle_t
     head = info.state.last_seq
     if head == 0 or not info.state.messages:
         return checker.finish(head, time.monotonic() - t0)
-    consumer = await log.js.add_consumer(log.stream, api.ConsumerConfig(
-        ack_policy=api.AckPolicy.NONE, deliver_policy=api.DeliverPolicy.ALL, max_waiting=1,
-        filter_subject=f"{subjects.EVENTS}.>", inactive_threshold=idle_timeout * 2, mem_storage=True,
-        num_replicas=1))
-    done = asyncio.Event()
-    request_done = asyncio.Event()
-    got = [0]  # messages delivered for the current request
-
-    async def on_msg(msg) -> None:
-        if done.is_set():
-            return
-        if not msg.data and msg.headers and msg.headers.get("Status"):  # 404/408: the request ended
-            if msg.headers["Status"] != "100":
-                request_done.set()
-            return
-        got[0] += 1
-        seq, pending = _position(msg)
-        if seq > head:  # appended after the walk began
-            done.set()
-            return
-        checker.feed(seq, msg.subject, msg.headers, msg.data)
-        if progress is not None and seq % 5000 == 0:
-            progress(seq, head)
-        if seq >= head or pending == 0:
-            done.set()
-        elif got[0] >= PULL_BATCH:
-            request_done.set()
-
-    inbox = log.nc.new_inbox()
-    sub = await log.nc.subscribe(inbox, cb=on_msg, pending_msgs_limit=PULL_BATCH * 4)
-    request = orjson.dumps({"batch": PULL_BATCH, "expires": int(idle_timeout * 1e9)})
+    reader = Reader(log, head, PULL_BATCH)
+    await reader.open(1)
     try:
-        while not done.is_set():
-            got[0] = 0
-            request_done.clear()
-            await log.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{log.stream}.{consumer.name}", request, reply=inbox)
-            waiter = asyncio.ensure_future(request_done.wait())
-            finished = asyncio.ensure_future(done.wait())
-            await asyncio.wait([waiter, finished], timeout=idle_timeout + 5,
-                               return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            finished.cancel()
-            if not done.is_set() and got[0] == 0:
+        while True:
+            msgs = await reader.take()
+            if not msgs:
                 raise RuntimeError(f"the log stopped delivering after sequence {checker.report.last_seq} "
                                    f"of {head}")
+            for msg in msgs:
+                seq, _ = position_of(msg)
+                if seq > head:  # appended after the walk began (what was deleted made room for it in a batch)
+                    break
+                checker.feed(seq, msg.subject, msg.headers, msg.data)
+                if progress is not None and seq % 5000 == 0:
+                    progress(seq, head)
+            if reader.last >= head or reader.ended:
+                break
     finally:
-        with contextlib.suppress(NatsError):  # the connection may already be closed
-            await sub.unsubscribe()
-            await log.js.delete_consumer(log.stream, consumer.name)
+        await reader.close()
     return checker.finish(head, time.monotonic() - t0)
 
 

@@ -139,6 +139,15 @@ def seq_of(msg) -> int:
     return int(tokens[5]) if len(tokens) == 9 else msg.metadata.sequence.stream
 
 
+def position_of(msg) -> tuple[int, int]:
+    """(stream sequence, messages the consumer still holds after it), as `seq_of` reads them."""
+    tokens = msg.reply.split(".")
+    if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+        return int(tokens[5]), int(tokens[8])
+    meta = msg.metadata
+    return meta.sequence.stream, meta.num_pending
+
+
 #: how long the reader waits for the next message of a request before asking again
 QUIET_S = 10.0
 
@@ -146,7 +155,9 @@ QUIET_S = 10.0
 class Reader:
     """The log up to `head` in batches, read ahead by one batch: each request is sent as soon as the one
     before it has arrived. A request that ends early (a lost message, a new consumer leader) ends its batch
-    early; what is missing is found by the caller, who `restart`s the reader there."""
+    early; what is missing is found by the caller, who `restart`s the reader there. Once a message says the
+    consumer holds nothing after it, the reader has `ended`: the log has no more up to `head` (the sequences
+    up to there were never stored or were deleted), and it asks for no more."""
 
     def __init__(self, eventlog, head: int, batch_size: int):
         self.log, self.head, self.batch_size = eventlog, head, batch_size
@@ -154,6 +165,7 @@ class Reader:
         self.consumer: str | None = None
         self.sub = None
         self.asked = 0  # messages the outstanding request may still deliver
+        self.ended = False
         self.last = 0  # the sequence of the last message received (or before where the reader starts)
 
     async def open(self, start: int) -> None:
@@ -175,11 +187,11 @@ class Reader:
         self.mine = f".{self.log.stream}.{self.consumer}."  # in the reply subject of what it sends
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.last, self.asked = start - 1, 0
+        self.last, self.asked, self.ended = start - 1, 0, False
         await self._ask()
 
     async def _ask(self) -> None:
-        n = min(self.batch_size, self.head - self.last)
+        n = 0 if self.ended else min(self.batch_size, self.head - self.last)
         if n > 0:
             await self.log.nc.publish(f"$JS.API.CONSUMER.MSG.NEXT.{self.log.stream}.{self.consumer}",
                                       orjson.dumps({"batch": n, "expires": int(QUIET_S * 1e9)}), reply=self.inbox)
@@ -205,6 +217,9 @@ class Reader:
                 continue
             msgs.append(msg)
             self.asked -= 1
+            if position_of(msg)[1] == 0:  # (the request would wait out its expiry)
+                self.ended = True
+                break
         if msgs:
             self.last = seq_of(msgs[-1])
         await self._ask()

@@ -28,8 +28,9 @@ from gongkai.pull import Dial, Headers, Reader
 
 #: the environment variable that hands the child its `Dial` (JSON)
 DIAL_ENV = "GONGKAI_READER_DIAL"
-#: a batch: its generation, how many messages, the sequence the reader reached, the bytes that follow
-BATCH = struct.Struct("<IIQQ")
+#: a batch: its generation, how many messages, the sequence the reader reached, whether the reader `ended`,
+#: the bytes that follow
+BATCH = struct.Struct("<IIQ?Q")
 #: a message: the lengths of its subject, reply subject, raw headers and data, which follow in that order
 MESSAGE = struct.Struct("<HHII")
 
@@ -62,6 +63,7 @@ class ProcessReader:
         self.dial, self.stream, self.head, self.batch_size = dial, stream, head, batch_size
         self.generation = 0
         self.last = 0
+        self.ended = False
         self.proc: asyncio.subprocess.Process | None = None
 
     async def open(self, start: int) -> None:
@@ -77,19 +79,22 @@ class ProcessReader:
         self.generation += 1
         self.proc.stdin.write(f"restart {start}\n".encode())
         await self.proc.stdin.drain()
-        self.last = start - 1
+        self.last, self.ended = start - 1, False
 
     async def take(self) -> list[Message]:
         assert self.proc and self.proc.stdout
+        if self.ended:  # (the child sends no more until it is restarted)
+            return []
         while True:
             try:
-                generation, count, last, size = BATCH.unpack(await self.proc.stdout.readexactly(BATCH.size))
+                generation, count, last, ended, size = BATCH.unpack(
+                    await self.proc.stdout.readexactly(BATCH.size))
                 body = await self.proc.stdout.readexactly(size)
             except asyncio.IncompleteReadError as e:
                 code = await self.proc.wait()
                 raise RuntimeError(f"the log's reader process ended (exit code {code})") from e
             if generation == self.generation:  # (older: sent before the last restart)
-                self.last = last
+                self.last, self.ended = last, ended
                 return messages(body, count)
 
     async def close(self) -> None:
@@ -127,14 +132,14 @@ def messages(body: bytes, count: int) -> list[Message]:
     return out
 
 
-def frame(generation: int, msgs: list, last: int) -> bytes:
+def frame(generation: int, msgs: list, last: int, ended: bool = False) -> bytes:
     parts = []
     for m in msgs:
         subject, reply = m.subject.encode(), m.reply.encode()
         parts += [MESSAGE.pack(len(subject), len(reply), *map(len, (raw := _raw_headers(m.headers), m.data))),
                   subject, reply, raw, m.data]
     body = b"".join(parts)
-    return BATCH.pack(generation, len(msgs), last, len(body)) + body
+    return BATCH.pack(generation, len(msgs), last, ended, len(body)) + body
 
 
 def _raw_headers(headers) -> bytes:
@@ -165,14 +170,15 @@ async def serve(stream: str, head: int, batch_size: int, start: int) -> None:
     try:
         await reader.open(start)
         while True:
-            if reader.last >= head or not commands.empty():  # (read to the end: wait to be told)
+            if reader.last >= head or reader.ended or not commands.empty():  # (read to the end: wait to be told)
                 command = await commands.get()
                 if command is None:
                     return
                 generation += 1
                 await reader.restart(int(command.split()[1]))
                 continue
-            data = frame(generation, await reader.take(), reader.last)
+            msgs = await reader.take()
+            data = frame(generation, msgs, reader.last, reader.ended)
             # written from a thread, so the next batch keeps arriving while the parent reads this one
             await asyncio.to_thread(_write, out, data)
     finally:

@@ -72,6 +72,8 @@ async def _refold(eventlog: EventLog, targets: list[tuple[Engine, p.Projection]]
         expected = 1
         while min(positions.values()) < head:
             msgs = await reader.take()
+            if not msgs and reader.ended:  # the log holds nothing more up to the head (a deleted tail)
+                break
             batch, poisoned, passed = p.decode_all(msgs, aggregates)
             gap_ok, cut = False, None
             seqs = [p.seq_of(m) for m in msgs]

@@ -18,12 +18,12 @@ def test_a_batch_comes_out_of_its_frame_as_it_went_in():
         SimpleNamespace(subject="gongkai.events.item.c3", reply="$JS.ACK.GONGKAI.c.1.43.3.1700000000000000000.7",
                         headers=None, data=b""),
     ]
-    data = frame(7, sent, 43)
-    generation, count, last, size = BATCH.unpack_from(data)
-    assert (generation, count, last, size) == (7, 3, 43, len(data) - BATCH.size)
+    data = frame(7, sent, 43, ended=True)
+    generation, count, last, ended, size = BATCH.unpack_from(data)
+    assert (generation, count, last, ended, size) == (7, 3, 43, True, len(data) - BATCH.size)
     got = messages(data[BATCH.size:], count)
     assert [(m.subject, m.reply, m.data) for m in got] == [(m.subject, m.reply, m.data) for m in sent]
     assert [dict(m.headers) if m.headers else None for m in got] == [
         {"Nats-Msg-Id": "e1", "Gongkai-Type": "item.drafted"}, {"Nats-Msg-Id": "e2"}, None]
     assert [seq_of(m) for m in got] == [41, 42, 43]  # (the second names a domain: read by nats-py's parser)
-    assert frame(1, [], 43)[:BATCH.size] == BATCH.pack(1, 0, 43, 0)
+    assert frame(1, [], 43)[:BATCH.size] == BATCH.pack(1, 0, 43, False, 0)
