@@ -57,10 +57,19 @@ def fresh_database_url(sqlite_path: Path) -> str:
     return f"sqlite:///{sqlite_path}"
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, and never one this process handed out before: the kernel may offer a released
+    port again at once, and a stack takes several before any is bound (items and reports once got the same)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_tcp(port: int, timeout: float = 20) -> None:
