@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlmodel import SQLModel, create_engine
 
 
@@ -38,7 +39,7 @@ def create_tables(engine: Engine, tables: list[type[SQLModel]]) -> None:
         SQLModel.metadata.create_all(conn, tables=[t.__table__ for t in tables])  # type: ignore[attr-defined]
         for table in tables:  # (a rebuild that stopped half-way left its tables without them)
             for index in table.__table__.indexes:  # type: ignore[attr-defined]
-                index.create(conn, checkfirst=True)
+                conn.execute(CreateIndex(index, if_not_exists=True))  # (no catalog query per index first)
 
 
 def drop_indexes(engine: Engine, tables: list[type[SQLModel]]) -> None:
@@ -47,4 +48,4 @@ def drop_indexes(engine: Engine, tables: list[type[SQLModel]]) -> None:
     with engine.begin() as conn:
         for table in tables:
             for index in table.__table__.indexes:  # type: ignore[attr-defined]
-                index.drop(conn, checkfirst=True)
+                conn.execute(DropIndex(index, if_exists=True))
