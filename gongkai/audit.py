@@ -56,7 +56,7 @@ from nats.js import api
 
 from contracts import subjects
 from gongkai.eventlog import DIGEST, GENESIS, PREV_DIGEST, EventLog, chain_digest
-from gongkai.pull import Reader, position_of, servers
+from gongkai.pull import Reader, seq_of, servers
 
 EXPECTED_LAST = api.Header.EXPECTED_LAST_SUBJECT_SEQUENCE
 RECENT = 3  # events of a subject kept to name an inserted or reordered one
@@ -306,7 +306,7 @@ async def verify(log: EventLog, *, anchors: dict[int, str] | None = None, progre
                 raise RuntimeError(f"the log stopped delivering after sequence {checker.report.last_seq} "
                                    f"of {head}")
             for msg in msgs:
-                seq, _ = position_of(msg)
+                seq = seq_of(msg)
                 if seq > head:  # appended after the walk began (what was deleted made room for it in a batch)
                     break
                 checker.feed(seq, msg.subject, msg.headers, msg.data)

@@ -174,9 +174,9 @@ class _Writer:
         self.order = [(c, by_name[c]) for c in ordered]
         self.every = tuple(range(len(ordered) - 1))  # the positions of the columns an UPDATE may set
         self._name, self._columns, self._key, self._quote, self._mark = quote(table.name), ordered, key, quote, mark
-        self.insert = (f"INSERT INTO {self._name} ({', '.join(quote(c) for c in ordered)}) "
-                       f"VALUES ({', '.join([mark] * len(ordered))})")
-        self.copy = f"COPY {self._name} ({', '.join(quote(c) for c in ordered)}) FROM STDIN"
+        names = ", ".join(quote(c) for c in ordered)
+        self.insert = f"INSERT INTO {self._name} ({names}) VALUES ({', '.join([mark] * len(ordered))})"
+        self.copy = f"COPY {self._name} ({names}) FROM STDIN"
         self._updates: dict[tuple[int, ...], str] = {}
 
     def update(self, cols: tuple[int, ...]) -> str:

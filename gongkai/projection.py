@@ -32,8 +32,7 @@ from contracts import subjects
 from gongkai import observability
 from gongkai.db import create_tables
 from gongkai.eventlog import EventLog, Stored, decode
-from gongkai.eventlog import stored as _stored
-from gongkai.pull import quicker_headers, seq_of, status_of
+from gongkai.pull import position_of, quicker_headers, seq_of, status_of
 
 log = logging.getLogger(__name__)
 
@@ -317,11 +316,8 @@ def decode_all(msgs: list, aggregates: frozenset[str] | None = None) -> tuple[li
         except Exception as e:
             poisoned.append(Poison(seq_of(m), None, e))
             continue
-        tokens = m.reply.split(".")
-        if len(tokens) == 9:
-            out.append(Stored(int(tokens[5]), env, headers=m.headers, pending=int(tokens[8])))
-        else:
-            out.append(_stored(m))
+        seq, pending = position_of(m)
+        out.append(Stored(seq, env, headers=m.headers, pending=pending))
     return out, poisoned, passed
 
 

@@ -135,9 +135,8 @@ def messages(body: bytes, count: int) -> list[Message]:
 def frame(generation: int, msgs: list, last: int, ended: bool = False) -> bytes:
     parts = []
     for m in msgs:
-        subject, reply = m.subject.encode(), m.reply.encode()
-        parts += [MESSAGE.pack(len(subject), len(reply), *map(len, (raw := _raw_headers(m.headers), m.data))),
-                  subject, reply, raw, m.data]
+        fields = (m.subject.encode(), m.reply.encode(), _raw_headers(m.headers), m.data)
+        parts += [MESSAGE.pack(*map(len, fields)), *fields]
     body = b"".join(parts)
     return BATCH.pack(generation, len(msgs), last, ended, len(body)) + body
 
