@@ -23,7 +23,7 @@ import orjson
 from nats.errors import Error as NatsError
 from nats.js import api
 from nats.js.errors import NotFoundError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Field, Session, SQLModel
@@ -56,6 +56,15 @@ class ProjectionPosition(SQLModel, table=True):
     name: str = Field(primary_key=True)
     position: int = 0
 
+
+_POSITIONS = ProjectionPosition.__table__  # type: ignore[attr-defined]
+# the position row's statements, built once and run on the batch's connection: a live batch of a few events
+# spent more building and ORM-evaluating them than folding its events
+_READ_POSITION = select(_POSITIONS.c.position).where(_POSITIONS.c.name == bindparam("projection")).with_for_update()
+_ADD_POSITION = insert(_POSITIONS).values(name=bindparam("projection"), position=0)
+_MOVE_POSITION = update(_POSITIONS).where(_POSITIONS.c.name == bindparam("projection"),
+                                          _POSITIONS.c.position == bindparam("current")) \
+    .values(position=bindparam("reached"))
 
 #: `Session.info` key of the batch being applied: (database, position before it, position after it)
 BATCH_INFO = "gongkai.batch"
@@ -140,9 +149,9 @@ def _apply_batch(engine: Engine, projection: Projection, batch: list[Stored], ga
     entries: dict[int, Stored | None] = {q: None for q in skip}
     entries.update({st.seq: st for st in batch})
     with Session(engine) as s:
-        row = s.execute(select(ProjectionPosition).where(ProjectionPosition.name == projection.name)  # type: ignore
-                        .with_for_update()).scalars().first()
-        current = row.position if row else 0
+        conn = s.connection()
+        known = conn.execute(_READ_POSITION, {"projection": projection.name}).scalar()
+        current = known or 0
         fresh = sorted(q for q in entries if q > current)
         if not fresh:
             return current
@@ -153,9 +162,8 @@ def _apply_batch(engine: Engine, projection: Projection, batch: list[Stored], ga
             if q != run[-1] + 1:
                 break
             run.append(q)
-        if row is None:
-            s.add(ProjectionPosition(name=projection.name, position=0))
-            s.flush()
+        if known is None:
+            conn.execute(_ADD_POSITION, {"projection": projection.name})
         applied = [st for q in run if (st := entries[q]) is not None and q not in skip]
         s.info[BATCH_INFO] = (engine.url.render_as_string(hide_password=True), current, run[-1])
         with observability.projection_span(projection.name, applied):
@@ -173,9 +181,7 @@ def _apply_batch(engine: Engine, projection: Projection, batch: list[Stored], ga
             except Exception as e:
                 s.rollback()
                 raise _Unattributed() from e
-            moved = s.exec(update(ProjectionPosition)  # type: ignore[call-overload]
-                           .where(ProjectionPosition.name == projection.name, ProjectionPosition.position == current)
-                           .values(position=run[-1]))
+            moved = conn.execute(_MOVE_POSITION, {"projection": projection.name, "current": current, "reached": run[-1]})
             if moved.rowcount != 1:
                 s.rollback()
                 raise PositionMoved(f"{projection.name}: position changed during the batch")
