@@ -12,7 +12,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -353,9 +352,8 @@ async def test_events_written_before_tamper_evidence(fresh_nats, log):
     assert (p.seq, p.kind, p.what) == (seq, "inserted", "inserted")
 
 
-async def test_verify_walks_at_least_10000_events_a_second(fresh_nats, log):
-    """Counted in this process's CPU time, so that other work on the machine does not decide it (the wall
-    clock rate is about 20,000 events/s on two idle cores, the server taking its share)."""
+async def test_verify_walks_a_log_of_many_subjects(fresh_nats, log):
+    """Every event of a pipelined log of 1,000 chains is read and checked (its speed: `bench/audit_bench.py`)."""
     await log.ensure_stream()
     tips: dict[str, str] = {}
     futures = []
@@ -373,11 +371,8 @@ async def test_verify_walks_at_least_10000_events_a_second(fresh_nats, log):
     await asyncio.gather(*futures)
     reader = await audit.connect(fresh_nats.url)
     try:
-        cpu = time.process_time()
         report = await audit.verify(reader)
-        cpu = time.process_time() - cpu
     finally:
         await reader.close()
     assert report.ok and report.events == N_FAST and report.subjects == 1000
-    print(f"verify: {report.rate:,.0f} events/s on the wall clock, {N_FAST / cpu:,.0f} per CPU second")
-    assert N_FAST / cpu >= 10_000, f"{N_FAST / cpu:,.0f} events per CPU second"
+
