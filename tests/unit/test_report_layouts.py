@@ -7,10 +7,12 @@ To rewrite them after an intended change: GONGKAI_UPDATE_GOLDEN=1 pytest tests/u
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
 import re
+import weakref
 from datetime import date
 from pathlib import Path
 
@@ -329,6 +331,30 @@ def test_docx_fonts_headings_and_signature():
     assert all(east_asia(h) == "黑体" for h in headings)
     assert [p.text for p in paragraphs[-2:]] == [ZHANGDIAN, "2019年3月26日"]
     assert all(p.alignment == 2 for p in paragraphs[-2:])  # WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def test_a_rendered_docx_leaves_no_xml_behind_for_the_collector(monkeypatch):
+    """A city renders hundreds of reports: each one's XML is freed once it is rendered, not whenever the
+    collector (which counts Python objects, not the XML behind them) next runs a full collection."""
+    from services.reports import app
+
+    documents = []
+
+    def kept(*args, **kwargs):
+        d = real(*args, **kwargs)
+        documents.append(weakref.ref(d.element))
+        return d
+
+    real = docx.Document
+    monkeypatch.setattr(docx, "Document", kept)
+    gc.collect()
+    gc.disable()  # (as if the collector had just run and will not run again soon)
+    try:
+        content = app._rendered(data_2021(), "2021", "docx")
+        assert len(documents) == 1 and documents[0]() is None
+    finally:
+        gc.enable()
+    assert content.startswith(b"PK")
 
 
 # ---------------------------------------------------------------------------------------------------------
