@@ -333,6 +333,25 @@ def test_docx_fonts_headings_and_signature():
     assert all(p.alignment == 2 for p in paragraphs[-2:])  # WD_ALIGN_PARAGRAPH.RIGHT
 
 
+def test_a_table_copied_from_an_earlier_report_is_what_building_it_writes(monkeypatch):
+    """Reports of one layout copy their tables from the first one built, then write their own numbers."""
+    from services.reports.layouts import render as r
+
+    def body(content: bytes) -> bytes:
+        return docx.Document(io.BytesIO(content)).element.body.xml.encode()
+
+    first, second = data_2021(), data_2021()
+    second.applications["new_applications"] = {k: v + 7 for k, v in second.applications["new_applications"].items()}
+    second.review_litigation = {k: v + 11 for k, v in second.review_litigation.items()}
+    monkeypatch.setattr(r, "_TABLES", {})
+    render(first, "2021", "docx")
+    copied = render(second, "2021", "docx")
+    r._TABLES.clear()
+    built = render(second, "2021", "docx")
+    assert body(copied) == body(built)
+    assert body(copied) != body(render(first, "2021", "docx"))
+
+
 def test_a_rendered_docx_leaves_no_xml_behind_for_the_collector(monkeypatch):
     """A city renders hundreds of reports: each one's XML is freed once it is rendered, not whenever the
     collector (which counts Python objects, not the XML behind them) next runs a full collection."""

@@ -470,11 +470,23 @@ def _docx_table(d, table: Table) -> None:
         tbl = copy.deepcopy(template)
         runs = list(tbl.iter(qn("w:r")))
         for i, text in zip(where, values, strict=True):
-            runs[i].text = text  # as python-docx writes a run's text (tabs, line breaks, spaces kept)
+            _run_text(runs[i], text)
         d.element.body._insert_tbl(tbl)
     d.add_paragraph()  # Word needs a paragraph between two tables, or it joins them
 
 
+def _run_text(r, text: str) -> None:
+    """Give a number cell's run `text`, as python-docx's setter writes it: plain text replaces the one w:t
+    in place (the setter rebuilds the run's content, which was most of a copied table's cost)."""
+    t = r.find(_W_T)
+    plain = text and text.strip() == text and not any(c in text for c in "\t\n\r")
+    if plain and t is not None and not t.attrib and len(r) == 1 + (r.rPr is not None):
+        t.text = text
+    else:
+        r.text = text  # (tabs, line breaks, kept spaces)
+
+
+_W_T = qn("w:t")
 #: table shape → (its w:tbl as first built, the index among its w:r elements of each number cell's run)
 _TABLES: dict[tuple, tuple[object, list[int]]] = {}
 
