@@ -135,12 +135,18 @@ def status_of(msg) -> str | None:
 def seq_of(msg) -> int:
     """A JetStream message's stream sequence, read from its reply subject without nats-py's full parse of it
     (`$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.…`; the longer form with a domain goes the slow way)."""
+    known = getattr(msg, "position", None)  # (read in the reader process: `readerprocess.Message`)
+    if known is not None:
+        return known[0]
     tokens = msg.reply.split(".")
     return int(tokens[5]) if len(tokens) == 9 else msg.metadata.sequence.stream
 
 
 def position_of(msg) -> tuple[int, int]:
     """(stream sequence, messages the consumer still holds after it), as `seq_of` reads them."""
+    known = getattr(msg, "position", None)
+    if known is not None:
+        return known
     tokens = msg.reply.split(".")
     if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
         return int(tokens[5]), int(tokens[8])

@@ -24,24 +24,27 @@ from types import SimpleNamespace
 
 from nats.aio.msg import Msg
 
-from gongkai.pull import Dial, Headers, Reader
+from gongkai.pull import Dial, Headers, Reader, position_of
 
 #: the environment variable that hands the child its `Dial` (JSON)
 DIAL_ENV = "GONGKAI_READER_DIAL"
 #: a batch: its generation, how many messages, the sequence the reader reached, whether the reader `ended`,
 #: the bytes that follow
 BATCH = struct.Struct("<IIQ?Q")
-#: a message: the lengths of its subject, reply subject, raw headers and data, which follow in that order
-MESSAGE = struct.Struct("<HHII")
+#: a message: its stream sequence and how many the consumer holds after it (`pull.position_of`, read here
+#: rather than in the parent, whose core is the rebuild's bottleneck); the lengths of its subject, reply
+#: subject, raw headers and data, which follow in that order
+MESSAGE = struct.Struct("<QQHHII")
 
 
 class Message:
     """A message as the child received it: what `projection.decode_all` and `pull.seq_of` read of nats-py's."""
 
-    __slots__ = ("data", "headers", "reply", "subject")
+    __slots__ = ("data", "headers", "position", "reply", "subject")
 
-    def __init__(self, subject: str, reply: str, headers: Headers | None, data: bytes):
+    def __init__(self, subject: str, reply: str, headers: Headers | None, data: bytes, position: tuple[int, int]):
         self.subject, self.reply, self.headers, self.data = subject, reply, headers, data
+        self.position = position  # (stream sequence, pending): what `pull.position_of` reads
 
     @property
     def metadata(self) -> Msg.Metadata:
@@ -119,7 +122,7 @@ def messages(body: bytes, count: int) -> list[Message]:
     out = []
     at, unpack, size = 0, MESSAGE.unpack_from, MESSAGE.size
     for _ in range(count):
-        ls, lr, lh, ld = unpack(body, at)
+        seq, pending, ls, lr, lh, ld = unpack(body, at)
         at += size
         subject = body[at:at + ls].decode()
         at += ls
@@ -127,7 +130,7 @@ def messages(body: bytes, count: int) -> list[Message]:
         at += lr
         headers = Headers(body[at:at + lh]) if lh else None
         at += lh
-        out.append(Message(subject, reply, headers, body[at:at + ld]))
+        out.append(Message(subject, reply, headers, body[at:at + ld], (seq, pending)))
         at += ld
     return out
 
@@ -136,7 +139,7 @@ def frame(generation: int, msgs: list, last: int, ended: bool = False) -> bytes:
     parts = []
     for m in msgs:
         fields = (m.subject.encode(), m.reply.encode(), _raw_headers(m.headers), m.data)
-        parts += [MESSAGE.pack(*map(len, fields)), *fields]
+        parts += [MESSAGE.pack(*position_of(m), *map(len, fields)), *fields]
     body = b"".join(parts)
     return BATCH.pack(generation, len(msgs), last, ended, len(body)) + body
 
