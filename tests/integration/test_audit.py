@@ -375,4 +375,3 @@ async def test_verify_walks_a_log_of_many_subjects(fresh_nats, log):
     finally:
         await reader.close()
     assert report.ok and report.events == N_FAST and report.subjects == 1000
-

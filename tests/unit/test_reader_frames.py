@@ -26,5 +26,5 @@ def test_a_batch_comes_out_of_its_frame_as_it_went_in():
     assert [dict(m.headers) if m.headers else None for m in got] == [
         {"Nats-Msg-Id": "e1", "Gongkai-Type": "item.drafted"}, {"Nats-Msg-Id": "e2"}, None]
     assert [seq_of(m) for m in got] == [41, 42, 43]  # (the second names a domain: read by nats-py's parser)
-    assert [position_of(m) for m in got] == [position_of(m) for m in sent] == [(41, 9), (42, 8), (43, 7)]
+    assert [m.position for m in got] == [position_of(m) for m in sent] == [(41, 9), (42, 8), (43, 7)]
     assert frame(1, [], 43)[:BATCH.size] == BATCH.pack(1, 0, 43, False, 0)

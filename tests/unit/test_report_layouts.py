@@ -354,7 +354,8 @@ def test_a_table_copied_from_an_earlier_report_is_what_building_it_writes(monkey
 
 def test_a_rendered_docx_leaves_no_xml_behind_for_the_collector(monkeypatch):
     """A city renders hundreds of reports: each one's XML is freed once it is rendered, not whenever the
-    collector (which counts Python objects, not the XML behind them) next runs a full collection."""
+    collector (which counts Python objects, not the XML behind them) next runs a full collection — even when the
+    document's objects had grown old during the render and a collection of the young ones would miss them."""
     from services.reports import app
 
     documents = []
@@ -367,7 +368,8 @@ def test_a_rendered_docx_leaves_no_xml_behind_for_the_collector(monkeypatch):
     real = docx.Document
     monkeypatch.setattr(docx, "Document", kept)
     gc.collect()
-    gc.disable()  # (as if the collector had just run and will not run again soon)
+    monkeypatch.setattr(app.gc, "collect", lambda generation=2: 0)  # from here on, no collection at all
+    gc.disable()
     try:
         content = app._rendered(data_2021(), "2021", "docx")
         assert len(documents) == 1 and documents[0]() is None

@@ -404,14 +404,16 @@ def to_docx(doc: Document) -> bytes:
 
 
 def _release(d) -> None:
-    """Free the document's XML now. python-docx's package and parts refer to each other, so a document is
-    freed only by the cycle collector, which counts Python objects and not the parsed XML behind them (a few MB
-    a report): after a city's reports the service stayed 40–100 MB larger until a full collection ran. (What
-    python-docx's walks over the parts leave in cycles is small and young: `services.reports.app` collects it.)"""
+    """Free the document's XML now. python-docx's package, parts and relationships refer to each other, and so
+    do the document and its body: a document is freed only by the cycle collector, which counts Python objects
+    and not the parsed XML behind them (a few MB a report), so after a city's reports the service stayed 40–100
+    MB larger until a full collection ran. Emptied, none of them holds XML any more. (python-docx's walks over
+    the parts leave small cycles of their own: `services.reports.app` collects the young generations.)"""
     package = d.part.package
     for part in list(package.iter_parts()):
-        vars(part).clear()  # its XML, its relationships, its package: no cycle is left
+        vars(part).clear()  # its XML, its relationships, its package
     vars(package).clear()
+    vars(d).clear()  # the document's element and its body, which points back at it
 
 
 def _docx_paragraph(d, text: str) -> None:
