@@ -78,6 +78,17 @@ class Api:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def tasks_after(self, who: dict, position: int, timeout: float = 10) -> list[dict]:
+        """The review inbox once it has applied the log up to `position` (it folds the log a moment after a
+        write, as the totals do)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.http.get(self.reviews("/tasks"), headers=who)
+            assert r.status_code == 200, r.text
+            if r.json()["position"] >= position or time.monotonic() > deadline:
+                return r.json()["tasks"]
+            time.sleep(0.02)
+
     def totals_after(self, who: dict, position: int, timeout: float = 10, **params) -> dict:
         """The totals once the projection has applied the log up to `position`."""
         deadline = time.monotonic() + timeout
