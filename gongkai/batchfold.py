@@ -137,7 +137,7 @@ class Rows:
                     updates[cols].append((*(values[i] for i in cols), values[-1]))
                 written[k] = values
             # driver-level executemany: SQLAlchemy's per-row parameter handling cost more than the fold itself
-            if len(new) >= COPY_ROWS and dialect.name == "postgresql":
+            if len(new) >= COPY_ROWS and by_copy(dialect):
                 _copy(self.conn, w, new)
             elif new:
                 self.conn.exec_driver_sql(w.insert, new)
@@ -149,6 +149,12 @@ class Rows:
 
 #: new rows from which PostgreSQL is given them with COPY rather than INSERTs (a rebuild's batches)
 COPY_ROWS = 100
+
+
+def by_copy(dialect: Dialect) -> bool:
+    """Whether new rows can go by COPY: PostgreSQL through psycopg 3 (`Cursor.copy`); psycopg2, which a
+    deployment may name in its URL, has no such call and gets INSERTs."""
+    return dialect.name == "postgresql" and dialect.driver == "psycopg"
 
 
 def _copy(conn: Connection, w: _Writer, rows: list[tuple]) -> None:

@@ -34,7 +34,7 @@ from contracts import subjects
 from contracts.envelope import Envelope
 from contracts.errors import Conflict
 from gongkai import observability
-from gongkai.pull import Dial
+from gongkai.pull import Dial, position_of
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,8 @@ class Stored:
 
 def stored(msg) -> Stored:
     """A message delivered by a JetStream consumer (push or pull) as a `Stored`, with its headers."""
-    meta = msg.metadata
-    return Stored(meta.sequence.stream, decode(msg.data), headers=dict(msg.headers) if msg.headers else None,
-                  pending=meta.num_pending)
+    seq, pending = position_of(msg)
+    return Stored(seq, decode(msg.data), headers=dict(msg.headers) if msg.headers else None, pending=pending)
 
 
 def encode(env: Envelope) -> bytes:

@@ -253,3 +253,14 @@ async def test_the_reader_process_ends_with_the_replay_and_its_death_fails_the_r
     with pytest.raises(RuntimeError, match="reader process ended"):
         await replay.rebuild_all(log, targets, batch_size=200)
     engine.dispose()
+
+
+def test_new_rows_go_by_copy_only_through_a_driver_that_has_it():
+    """psycopg 3 copies a rebuild's new rows; a deployment whose URL names psycopg2 (no `Cursor.copy`) or SQLite
+    gets INSERTs, rather than every batch failing."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.dialects.postgresql import psycopg, psycopg2
+
+    from gongkai.batchfold import by_copy
+
+    assert [by_copy(d.dialect()) for d in (psycopg, psycopg2, sqlite)] == [True, False, False]

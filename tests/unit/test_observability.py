@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from nats.aio.msg import Msg
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -79,8 +79,8 @@ def test_the_trace_context_goes_into_event_headers_and_comes_back_from_the_log(s
     sent = span.get_span_context()
 
     # as a consumer delivers it: the stored event keeps the headers, and its trace context is the sender's
-    msg = SimpleNamespace(data=envelope().model_dump_json().encode(), headers=headers,
-                          metadata=SimpleNamespace(sequence=SimpleNamespace(stream=7), num_pending=3))
+    msg = Msg(None, subject="gongkai.events.item.i1", reply="$JS.ACK.GONGKAI.c.1.7.1.1700000000000000000.3",
+              data=envelope().model_dump_json().encode(), headers=headers)
     st = stored(msg)
     assert st.seq == 7 and st.pending == 3 and st.headers["traceparent"] == headers["traceparent"]
     assert observability.batch_head([st]) == 10
